@@ -1,0 +1,347 @@
+"""THE registry of activation functions: one frozen entry per activation.
+
+Every entry carries numpy float64 forms of f and its analytic derivative f′, Unicode and LaTeX
+formulas for both, its parameters with defaults, a few properties, and a factory for the matching
+torch module (torch is imported only when a module is asked for).
+
+The numpy forms are written to stay finite and accurate for |x| up to 1e4 and beyond:
+sigmoid and sech² are computed from e^(−|x|), softplus from log1p, the erf from math.erfc, and
+the tanh form of GELU as x·σ(2u) so that its negative tail does not cancel to zero early.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import ParameterError, UnknownActivationError
+
+# SELU's fixed point constants (Klambauer et al. 2017), exact to double precision.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_LAMBDA = 1.0507009873554804934193349852946
+
+GELU_TANH_C = 0.044715
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+Array = np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable building blocks
+# ---------------------------------------------------------------------------------------------
+
+def _sigmoid(x: Array) -> Array:
+    """σ(x) = 1/(1 + e⁻ˣ), from z = e^(−|x|) ≤ 1 so that nothing overflows."""
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _dsigmoid(x: Array) -> Array:
+    """σ′(x) = z/(1 + z)² with z = e^(−|x|): exact in the tails, where σ(1 − σ) would cancel."""
+    z = np.exp(-np.abs(x))
+    return z / (1.0 + z) ** 2
+
+
+def _sech2(x: Array) -> Array:
+    """sech²(x) = 4z/(1 + z)² with z = e^(−2|x|) (1 − tanh² loses everything past |x| ≈ 19)."""
+    z = np.exp(-2.0 * np.abs(x))
+    return 4.0 * z / (1.0 + z) ** 2
+
+
+def _softplus(x: Array) -> Array:
+    """ln(1 + eˣ) = max(x, 0) + ln(1 + e^(−|x|))."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _Phi(x: Array) -> Array:
+    """Standard normal CDF Φ(x) = ½·erfc(−x/√2); erfc keeps the lower tail accurate."""
+    return 0.5 * _erfc(-x / math.sqrt(2.0)).astype(np.float64)
+
+
+def _phi(x: Array) -> Array:
+    """Standard normal density φ(x) = e^(−x²/2)/√(2π)."""
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _negative_part_exp(x: Array) -> Array:
+    """eˣ on the negative side only (x clipped to ≤ 0), so positive x never overflows."""
+    return np.exp(np.minimum(x, 0.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# f and f′ for each activation: f(x, **params) on a float64 array
+# ---------------------------------------------------------------------------------------------
+
+def _tanh(x): return np.tanh(x)
+def _dtanh(x): return _sech2(x)
+
+
+def _relu(x): return np.maximum(x, 0.0)
+def _drelu(x): return (x > 0).astype(np.float64)          # ReLU′(0) = 0, as torch and TensorFlow
+
+
+def _leaky(x, alpha): return np.where(x > 0, x, alpha * x)
+def _dleaky(x, alpha): return np.where(x > 0, 1.0, alpha)  # the kink takes the negative side, as torch
+
+
+def _elu(x, alpha): return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+def _delu(x, alpha): return np.where(x > 0, 1.0, alpha * _negative_part_exp(x))
+
+
+def _selu(x, alpha, lam): return lam * _elu(x, alpha)
+def _dselu(x, alpha, lam): return lam * _delu(x, alpha)
+
+
+def _gelu(x): return x * _Phi(x)
+def _dgelu(x): return _Phi(x) + x * _phi(x)
+
+
+def _gelu_u(x):
+    """u = √(2/π)(x + 0.044715x³), so that ½(1 + tanh u) = σ(2u)."""
+    return SQRT_2_OVER_PI * (x + GELU_TANH_C * x ** 3)
+
+
+def _gelu_tanh(x): return x * _sigmoid(2.0 * _gelu_u(x))
+
+
+def _dgelu_tanh(x):
+    du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
+    return _sigmoid(2.0 * _gelu_u(x)) + x * 2.0 * _dsigmoid(2.0 * _gelu_u(x)) * du
+
+
+def _silu(x): return x * _sigmoid(x)
+def _dsilu(x): return _sigmoid(x) + x * _dsigmoid(x)
+
+
+def _mish(x): return x * np.tanh(_softplus(x))
+def _dmish(x): return np.tanh(_softplus(x)) + x * _sech2(_softplus(x)) * _sigmoid(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry's entries
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: float
+    doc: str
+
+
+@dataclass(frozen=True)
+class Properties:
+    output_range: str
+    zero_centred: bool   # f(0) = 0 and f takes both signs, so mean activations can sit near 0
+    monotonic: bool      # non-decreasing everywhere (with the default parameters)
+    smooth_at_zero: bool  # f′ is continuous at 0 (with the default parameters)
+    saturates: str       # where f′ → 0: "both", "negative" or "none"
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    title: str
+    symbol: str                      # how the derivative is written in a chain: σ′(z₁), ReLU′(z₁)
+    f_: Callable[..., Array] = field(repr=False)
+    df_: Callable[..., Array] = field(repr=False)
+    formula: str
+    derivative_formula: str
+    latex: str
+    latex_derivative: str
+    properties: Properties
+    torch_name: str                  # the torch.nn module that trains with it
+    params: tuple[Param, ...] = ()
+    torch_kwargs: Callable[[Mapping[str, float]], dict] = field(default=lambda p: {}, repr=False)
+    approximates: str | None = None  # the entry this one approximates (gelu-tanh → gelu)
+    relu_family: bool = False        # piecewise linear with a kink at 0: dead units are counted
+    note: str = ""
+
+    def bind(self, **overrides: float | None) -> dict[str, float]:
+        """The parameters with defaults filled in; unknown or non-finite values are an error."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        known = {p.name for p in self.params}
+        for key, value in given.items():
+            if key not in known:
+                has = f"its parameters are {', '.join(sorted(known))}" if known else "it has no parameters"
+                raise ParameterError(f"{self.name} has no parameter {key!r}: {has}")
+            if not math.isfinite(value):
+                raise ParameterError(f"{self.name}: {key} must be a finite number, not {value}")
+        return {p.name: float(given.get(p.name, p.default)) for p in self.params}
+
+    def f(self, x: Any, **params: float) -> Array:
+        """f(x) as float64, elementwise."""
+        return self.f_(np.asarray(x, dtype=np.float64), **self.bind(**params))
+
+    def df(self, x: Any, **params: float) -> Array:
+        """f′(x) as float64, elementwise (analytic)."""
+        return self.df_(np.asarray(x, dtype=np.float64), **self.bind(**params))
+
+    def torch_module(self, **params: float):
+        """A fresh torch.nn module computing this activation (imports torch)."""
+        import torch.nn as nn
+
+        return getattr(nn, self.torch_name)(**self.torch_kwargs(self.bind(**params)))
+
+    def describe(self) -> dict[str, Any]:
+        """Everything `actcli list` shows, as plain data."""
+        p = self.properties
+        return {
+            "name": self.name,
+            "title": self.title,
+            "formula": self.formula,
+            "derivative": self.derivative_formula,
+            "latex": self.latex,
+            "latex_derivative": self.latex_derivative,
+            "params": {q.name: q.default for q in self.params},
+            "output_range": p.output_range,
+            "zero_centred": p.zero_centred,
+            "monotonic": p.monotonic,
+            "smooth_at_zero": p.smooth_at_zero,
+            "saturates": p.saturates,
+            "torch": f"torch.nn.{self.torch_name}",
+            "note": self.note,
+        }
+
+
+def _selu_torch_kwargs(p: Mapping[str, float]) -> dict:
+    if (p["alpha"], p["lam"]) != (SELU_ALPHA, SELU_LAMBDA):
+        raise ParameterError("torch.nn.SELU has fixed α and λ; train SELU with its defaults")
+    return {}
+
+
+_ALPHA = "slope of the negative side"
+_ENTRIES = (
+    Activation(
+        "sigmoid", "Logistic sigmoid", "σ", lambda x: _sigmoid(x), lambda x: _dsigmoid(x),
+        "σ(x) = 1 / (1 + e⁻ˣ)", "σ′(x) = σ(x)·(1 − σ(x))",
+        r"\sigma(x) = \frac{1}{1 + e^{-x}}", r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))",
+        Properties("(0, 1)", False, True, True, "both"), "Sigmoid",
+        note="σ′ ≤ ¼ everywhere: the source of vanishing gradients in deep chains",
+    ),
+    Activation(
+        "tanh", "Hyperbolic tangent", "tanh", _tanh, _dtanh,
+        "tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", "tanh′(x) = 1 − tanh²(x)",
+        r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}", r"\tanh'(x) = 1 - \tanh^2(x)",
+        Properties("(−1, 1)", True, True, True, "both"), "Tanh",
+    ),
+    Activation(
+        "relu", "Rectified linear unit", "ReLU", _relu, _drelu,
+        "ReLU(x) = max(0, x)", "ReLU′(x) = 1 if x > 0 else 0",
+        r"\mathrm{ReLU}(x) = \max(0, x)",
+        r"\mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
+        Properties("[0, ∞)", False, True, False, "negative"), "ReLU", relu_family=True,
+        note="ReLU′(0) is taken as 0, as torch and TensorFlow do",
+    ),
+    Activation(
+        "leaky-relu", "Leaky ReLU", "LReLU", _leaky, _dleaky,
+        "LReLU(x) = x if x > 0 else αx", "LReLU′(x) = 1 if x > 0 else α",
+        r"\mathrm{LReLU}(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}",
+        r"\mathrm{LReLU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}",
+        Properties("(−∞, ∞)", True, True, False, "none"), "LeakyReLU",
+        params=(Param("alpha", 0.2, _ALPHA + " (the article's 0.2; Keras 0.3, torch 0.01)"),),
+        torch_kwargs=lambda p: {"negative_slope": p["alpha"]}, relu_family=True,
+    ),
+    Activation(
+        "elu", "Exponential linear unit", "ELU", _elu, _delu,
+        "ELU(x) = x if x > 0 else α(eˣ − 1)", "ELU′(x) = 1 if x > 0 else αeˣ = ELU(x) + α",
+        r"\mathrm{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+        r"\mathrm{ELU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",
+        Properties("(−α, ∞)", True, True, True, "negative"), "ELU",
+        params=(Param("alpha", 1.0, "negative saturation value −α (torch default 1.0)"),),
+        torch_kwargs=lambda p: {"alpha": p["alpha"]},
+    ),
+    Activation(
+        "selu", "Scaled exponential linear unit", "SELU", _selu, _dselu,
+        "SELU(x) = λx if x > 0 else λα(eˣ − 1)", "SELU′(x) = λ if x > 0 else λαeˣ",
+        r"\mathrm{SELU}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+        r"\mathrm{SELU}'(x) = \lambda \begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",
+        Properties("(−λα, ∞) = (−1.7581, ∞)", True, True, False, "negative"), "SELU",
+        params=(
+            Param("alpha", SELU_ALPHA, "α of the self-normalising fixed point"),
+            Param("lam", SELU_LAMBDA, "λ, the scale"),
+        ),
+        torch_kwargs=_selu_torch_kwargs,
+        note="tends to −λα ≈ −1.7581 for x → −∞ (the article's '0.0848' is wrong); "
+             "needs LeCun-normal init and AlphaDropout",
+    ),
+    Activation(
+        "gelu", "Gaussian error linear unit (exact)", "GELU", _gelu, _dgelu,
+        "GELU(x) = x·Φ(x) = ½x(1 + erf(x/√2))", "GELU′(x) = Φ(x) + x·φ(x),  φ(x) = e^(−x²/2)/√(2π)",
+        r"\mathrm{GELU}(x) = x\,\Phi(x) = \tfrac{1}{2} x \left(1 + \operatorname{erf}(x/\sqrt{2})\right)",
+        r"\mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x), \quad \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}",
+        Properties("[−0.17, ∞)", True, False, True, "negative"), "GELU",
+        note="the derivative has a closed form (the article says it found none)",
+    ),
+    Activation(
+        "gelu-tanh", "GELU, tanh approximation (the article's)", "GELU", _gelu_tanh, _dgelu_tanh,
+        "GELU(x) ≈ ½x(1 + tanh(u)),  u = √(2/π)(x + 0.044715x³)",
+        "½(1 + tanh u) + ½x·sech²(u)·√(2/π)(1 + 0.134145x²)",
+        r"\tfrac{1}{2} x \left(1 + \tanh u\right), \quad u = \sqrt{2/\pi}\,(x + 0.044715 x^3)",
+        r"\tfrac{1}{2}(1 + \tanh u) + \tfrac{1}{2} x \,\operatorname{sech}^2(u)\,\sqrt{2/\pi}\,(1 + 0.134145 x^2)",
+        Properties("[−0.17, ∞)", True, False, True, "negative"), "GELU",
+        torch_kwargs=lambda p: {"approximate": "tanh"}, approximates="gelu",
+    ),
+    Activation(
+        "silu", "Sigmoid linear unit (swish)", "SiLU", _silu, _dsilu,
+        "SiLU(x) = x·σ(x)", "SiLU′(x) = σ(x)·(1 + x(1 − σ(x)))",
+        r"\mathrm{SiLU}(x) = x\,\sigma(x)", r"\mathrm{SiLU}'(x) = \sigma(x)\left(1 + x(1 - \sigma(x))\right)",
+        Properties("[−0.28, ∞)", True, False, True, "negative"), "SiLU",
+    ),
+    Activation(
+        "mish", "Mish", "Mish", _mish, _dmish,
+        "Mish(x) = x·tanh(softplus(x))", "Mish′(x) = tanh(sp(x)) + x·sech²(sp(x))·σ(x)",
+        r"\mathrm{Mish}(x) = x \tanh(\ln(1 + e^{x}))",
+        r"\mathrm{Mish}'(x) = \tanh(\mathrm{sp}(x)) + x \,\operatorname{sech}^2(\mathrm{sp}(x))\,\sigma(x)",
+        Properties("[−0.31, ∞)", True, False, True, "negative"), "Mish",
+    ),
+    Activation(
+        "softplus", "Softplus", "softplus", lambda x: _softplus(x), lambda x: _sigmoid(x),
+        "softplus(x) = ln(1 + eˣ)", "softplus′(x) = σ(x)",
+        r"\mathrm{softplus}(x) = \ln(1 + e^{x})", r"\mathrm{softplus}'(x) = \sigma(x)",
+        Properties("(0, ∞)", False, True, True, "negative"), "Softplus",
+    ),
+    Activation(
+        "prelu", "Parametric ReLU", "PReLU", _leaky, _dleaky,
+        "PReLU(x) = x if x > 0 else αx  (α learnt)", "PReLU′(x) = 1 if x > 0 else α",
+        r"\mathrm{PReLU}(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}",
+        r"\mathrm{PReLU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}",
+        Properties("(−∞, ∞)", True, True, False, "none"), "PReLU",
+        params=(Param("alpha", 0.25, "initial negative slope, learnt in training (torch's 0.25)"),),
+        torch_kwargs=lambda p: {"init": p["alpha"]}, relu_family=True,
+    ),
+)
+
+REGISTRY: dict[str, Activation] = {a.name: a for a in _ENTRIES}
+NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+# Other spellings a user may type.
+ALIASES = {"swish": "silu", "leaky": "leaky-relu", "lrelu": "leaky-relu", "leakyrelu": "leaky-relu",
+           "sigmoid-linear": "silu", "gelu-exact": "gelu", "logistic": "sigmoid"}
+
+
+def get(name: str) -> Activation:
+    """The registry entry for `name` (case, '_' and aliases forgiven)."""
+    key = name.strip().lower().replace("_", "-")
+    key = ALIASES.get(key, key)
+    if key in REGISTRY:
+        return REGISTRY[key]
+    close = difflib.get_close_matches(key, [*NAMES, *ALIASES], n=1, cutoff=0.5)
+    suggestions = [ALIASES.get(c, c) for c in close]
+    raise UnknownActivationError(name, suggestions, list(NAMES))
+
+
+def max_approximation_error(approx: Activation, lo: float = -10.0, hi: float = 10.0,
+                            points: int = 200_001) -> tuple[float, float]:
+    """Largest |approx(x) − exact(x)| on [lo, hi] and the x where it occurs (dense grid)."""
+    exact = get(approx.approximates or approx.name)
+    x = np.linspace(lo, hi, points)
+    err = np.abs(approx.f(x) - exact.f(x))
+    i = int(np.argmax(err))
+    return float(err[i]), float(x[i])

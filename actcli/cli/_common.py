@@ -1,0 +1,99 @@
+"""Pieces shared by the commands: parameter types, the --json switch, output."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import click
+
+from .. import activations
+from ..errors import UnknownActivationError
+from ..jsonout import dumps
+
+
+class ActivationType(click.ParamType):
+    """A registry name, with the closest name suggested when it is not one."""
+
+    name = "activation"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, activations.Activation):
+            return value
+        try:
+            return activations.get(value)
+        except UnknownActivationError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class ActivationListType(ActivationType):
+    """A comma list of registry names."""
+
+    name = "names"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        names = [v for v in (s.strip() for s in str(value).split(",")) if v]
+        if not names:
+            self.fail("give at least one activation name", param, ctx)
+        return tuple(dict.fromkeys(super(ActivationListType, self).convert(n, param, ctx) for n in names))
+
+
+class FloatListType(click.ParamType):
+    """Finite numbers separated by commas: `1,2.5,-3`."""
+
+    name = "x,x,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [s.strip() for s in str(value).split(",")]
+        if not any(items):
+            self.fail("expected one or more numbers separated by commas, got nothing", param, ctx)
+        out = []
+        for item in items:
+            try:
+                x = float(item)
+            except ValueError:
+                self.fail(f"{item!r} is not a number", param, ctx)
+            if not math.isfinite(x):
+                self.fail(f"{item!r} is not a finite number", param, ctx)
+            out.append(x)
+        return tuple(out)
+
+
+ACTIVATION = ActivationType()
+ACTIVATIONS = ActivationListType()
+FLOATS = FloatListType()
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print one JSON document and nothing else (inf and nan as strings).")
+
+
+def finite(ctx, param, value):
+    """Callback: reject inf and nan for plain float options."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx, param)
+    return value
+
+
+def emit_json(doc) -> None:
+    click.echo(dumps(doc))
+
+
+def writable_file(path: str, suffixes: tuple[str, ...], param_hint: str) -> Path:
+    """An output path whose folder exists and whose extension we can write; else a usage error."""
+    out = Path(path)
+    if out.suffix.lower().lstrip(".") not in suffixes:
+        raise click.BadParameter(f"{path!r}: the format comes from the extension; use one of "
+                                 + ", ".join("." + s for s in suffixes), param_hint=param_hint)
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"folder {str(out.parent)!r} does not exist", param_hint=param_hint)
+    return out
+
+
+def console():
+    from rich.console import Console
+
+    return Console()

@@ -1,0 +1,153 @@
+"""`list`, `plot` and `derive`: the activation functions themselves."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import click
+
+from .. import activations
+from ..derive import DEFAULT_POINTS, derive as derive_core
+from ..errors import ParameterError
+from ..files import atomic_write
+from . import cli
+from ._common import ACTIVATION, FLOATS, console, emit_json, finite, json_option, writable_file
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+@cli.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """Every activation: formula, derivative, parameters and properties.
+
+    \b
+    Example:
+      actcli list
+      actcli list --json | jq '.[].name'
+    """
+    from ..tables import activations_table
+
+    descriptions = [a.describe() for a in activations.REGISTRY.values()]
+    if as_json:
+        emit_json(descriptions)
+    else:
+        console().print(activations_table(descriptions))
+
+
+def _bind_all(acts, alpha: float | None) -> list[tuple]:
+    """(activation, params) for each name; --alpha must mean something for every one."""
+    if alpha is not None:
+        without = [a.name for a in acts if "alpha" not in {p.name for p in a.params}]
+        if without:
+            raise ParameterError(f"--alpha: {', '.join(without)} has no α "
+                                 f"(activations with α: {', '.join(_with_alpha())})")
+    return [(a, a.bind(alpha=alpha)) for a in acts]
+
+
+def _with_alpha() -> list[str]:
+    return [a.name for a in activations.REGISTRY.values() if any(p.name == "alpha" for p in a.params)]
+
+
+@cli.command()
+@click.argument("names", nargs=-1, required=True, type=ACTIVATION)
+@click.option("-o", "--output", metavar="FILE", help="Where to write; the format comes from the "
+              "extension (.png, .svg, .pdf). Default: <names>.png in the current folder.")
+@click.option("--range", "range_", nargs=2, type=float, default=(-5.0, 5.0), show_default=True,
+              metavar="LO HI", help="The x interval.")
+@click.option("--alpha", type=float, callback=finite, help="α for every named activation that has one.")
+@click.option("--no-derivative", is_flag=True, help="Draw f only, without the f′ panel.")
+@click.option("--dark", is_flag=True, help="The article's dark style.")
+@click.option("--show", is_flag=True, help="Also open a window (needs a display).")
+@json_option
+def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> None:
+    """Draw activations and their derivatives, side by side; several names overlay.
+
+    \b
+    Example:
+      actcli plot gelu                          # writes gelu.png
+      actcli plot relu elu selu -o cmp.svg --range -4 2
+    """
+    lo, hi = range_
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise click.BadParameter(f"need finite LO < HI, got {lo:g} {hi:g}", param_hint="--range")
+    acts = list(dict.fromkeys(names))
+    output = output or "-".join(a.name for a in acts) + ".png"
+    path = writable_file(output, FIGURE_FORMATS, "-o/--output")
+    curves = _bind_all(acts, alpha)
+
+    from ..plots import activation_figure
+
+    fig = activation_figure(curves, lo, hi, derivative=not no_derivative, dark=dark)
+    fmt = path.suffix.lower().lstrip(".")
+    atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=120))
+    if as_json:
+        emit_json({"path": str(path), "format": fmt, "activations": [a.name for a, _ in curves],
+                   "params": {a.name: p for a, p in curves}, "range": [lo, hi],
+                   "derivative": not no_derivative, "dark": dark})
+    else:
+        click.echo(str(path))
+    if show:
+        _show(fig)
+
+
+def _show(fig) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    if matplotlib.get_backend().lower() in {"agg", "pdf", "svg", "ps", "cairo", "template"}:
+        click.echo("--show: no display here (matplotlib backend is non-interactive); the file is written",
+                   err=True)
+        return
+    manager = plt.figure().canvas.manager  # a window, then put our figure in it
+    manager.canvas.figure = fig
+    fig.set_canvas(manager.canvas)
+    plt.show()
+
+
+@cli.command()
+@click.argument("name", type=ACTIVATION)
+@click.option("--at", "points", type=FLOATS, metavar="X,X,...",
+              help=f"Points to evaluate at. Default: {','.join(f'{x:g}' for x in DEFAULT_POINTS)}.")
+@click.option("--alpha", type=float, callback=finite, help="α, for activations that have one.")
+@click.option("--check", is_flag=True, help="Compare f′ with torch autograd (float64) and a central "
+              "difference; exit 1 if f′ is off by more than 1e-8 (relative, absolute below |f′| = 1).")
+@click.option("--latex", is_flag=True, help="Print the formulas as LaTeX.")
+@json_option
+def derive(name, points, alpha, check, latex, as_json) -> None:
+    """Formulas for f and f′ and a table of values; --check proves f′ right.
+
+    \b
+    Example:
+      actcli derive gelu --check
+      actcli derive leaky-relu --alpha 0.1 --at -1,0,1 --json
+    """
+    act = name
+    params = _bind_all([act], alpha)[0][1]
+    result = derive_core(act, points or DEFAULT_POINTS, params, check=check)
+    doc = result.to_dict()
+    if as_json:
+        emit_json(doc)
+    else:
+        _print_derivation(doc, latex)
+    if check and not result.passed:
+        sys.exit(1)
+
+
+def _print_derivation(doc: dict, latex: bool) -> None:
+    from ..tables import derivation_table, num
+
+    out = console()
+    out.print(f"[bold]f[/]:  {doc['latex'] if latex else doc['formula']}", highlight=False)
+    out.print(f"[bold]f′[/]: {doc['latex_derivative'] if latex else doc['derivative']}", highlight=False)
+    out.print(derivation_table(doc))
+    if "max_abs_error" in doc:
+        verdict = "[green]agrees[/]" if doc["passed"] else "[red]DISAGREES[/]"
+        out.print(f"f′ {verdict} with torch autograd: max |f′ − autograd| = {num(doc['max_abs_error'], 3)} "
+                  f"(tolerance {doc['tolerance']:g}); max |f′ − central difference| = "
+                  f"{num(doc['max_abs_error_numeric'], 3)} away from kinks", highlight=False)
+    if "approximation" in doc:
+        a = doc["approximation"]
+        out.print(f"largest error against exact {a['of']} on [−10, 10]: {num(a['max_abs_error'], 4)} "
+                  f"near |x| ≈ {a['at_abs_x']:.2f}", highlight=False)

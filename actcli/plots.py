@@ -1,0 +1,63 @@
+"""Results → matplotlib Figure objects, built without pyplot. Nothing here saves or shows."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+import numpy as np
+
+# The article's figures: light lines on a dark grey ground.
+DARK_STYLE = {"figure.facecolor": "#1f2125", "axes.facecolor": "#1f2125", "savefig.facecolor": "#1f2125",
+              "axes.edgecolor": "#9aa0a6", "grid.color": "#3c4043"}
+
+
+def _style(dark: bool):
+    import matplotlib as mpl
+    import matplotlib.style  # noqa: F401  (not loaded by `import matplotlib`)
+
+    if not dark:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(mpl.style.context("dark_background"))
+    stack.enter_context(mpl.rc_context(DARK_STYLE))
+    return stack
+
+
+def _new_figure(ncols: int, width: float = 6.0, height: float = 4.2):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def activation_figure(curves: Sequence[tuple], lo: float, hi: float, derivative: bool = True,
+                      dark: bool = False, points: int = 1001):
+    """f (and f′ beside it) for each (activation, params) in `curves`, on [lo, hi]."""
+    x = np.linspace(lo, hi, points)
+    with _style(dark):
+        fig, axes = _new_figure(2 if derivative else 1)
+        panels = [("f(x)", "f")] + ([("f′(x)", "df")] if derivative else [])
+        for ax, (ylabel, which) in zip(axes, panels):
+            for act, params in curves:
+                changed = {k: v for k, v in params.items() if v != act.bind()[k]}
+                label = act.name + "".join(f", {k}={v:g}" for k, v in changed.items())
+                ax.plot(x, getattr(act, which)(x, **params), label=label, linewidth=2)
+            ax.axhline(0, color="grey", linewidth=0.6)
+            ax.axvline(0, color="grey", linewidth=0.6)
+            ax.grid(True, alpha=0.4)
+            ax.set_xlabel("x")
+            ax.set_ylabel(ylabel)
+            ax.set_xlim(lo, hi)
+            if len(curves) > 1:
+                ax.legend()
+        if len(curves) == 1:
+            act = curves[0][0]
+            axes[0].set_title(act.formula)
+            if derivative:
+                axes[1].set_title(act.derivative_formula)
+        else:
+            axes[0].set_title("activation")
+            if derivative:
+                axes[1].set_title("derivative")
+    return fig
