@@ -62,7 +62,7 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 def _Phi(x: Array) -> Array:
     """Standard normal CDF Φ(x) = ½·erfc(−x/√2); erfc keeps the lower tail accurate."""
-    return 0.5 * _erfc(-x / math.sqrt(2.0)).astype(np.float64)
+    return 0.5 * np.asarray(_erfc(-x / math.sqrt(2.0)), dtype=np.float64)
 
 
 def _phi(x: Array) -> Array:

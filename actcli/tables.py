@@ -18,20 +18,21 @@ def num(x: float, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
-def yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
 def activations_table(descriptions: Iterable[dict]) -> Table:
-    table = Table(title="Activation functions", show_lines=True)
-    for column in ("name", "f(x)", "f′(x)", "params", "range", "zero-centred", "monotonic",
-                   "smooth at 0", "saturates"):
-        table.add_column(column, overflow="fold")
+    """One row per activation: f and f′, parameters, output range and properties in short words."""
+    table = Table(title="Activation functions", show_lines=True, expand=True)
+    table.add_column("name", no_wrap=True, style="bold")
+    table.add_column("f(x) and f′(x)", ratio=4)
+    table.add_column("params", ratio=2)
+    table.add_column("range", ratio=1, min_width=7)
+    table.add_column("properties", ratio=2)
     for d in descriptions:
-        params = ", ".join(f"{k}={num(v, 8)}" for k, v in d["params"].items()) or "—"
-        table.add_row(d["name"], d["formula"], d["derivative"], params, d["output_range"],
-                      yes_no(d["zero_centred"]), yes_no(d["monotonic"]), yes_no(d["smooth_at_zero"]),
-                      d["saturates"])
+        params = "\n".join(f"{k}={num(v, 8)}" for k, v in d["params"].items()) or "—"
+        flags = [word for word, on in (("zero-centred", d["zero_centred"]), ("monotonic", d["monotonic"]),
+                                        ("smooth at 0", d["smooth_at_zero"])) if on]
+        flags.append(f"saturates: {d['saturates']}")
+        table.add_row(d["name"], f"{d['formula']}\n{d['derivative']}", params, d["output_range"],
+                      ", ".join(flags))
     return table
 
 

@@ -1,0 +1,190 @@
+"""Every activation against torch (its functional forms and autograd), plus stability and properties."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actcli import activations as A
+from actcli.errors import ParameterError, UnknownActivationError
+
+# The oracle: torch's own functional form of each activation, float64, default parameters.
+TORCH = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "leaky-relu": lambda x: F.leaky_relu(x, 0.2),
+    "elu": lambda x: F.elu(x, 1.0),
+    "selu": F.selu,
+    "gelu": F.gelu,
+    "gelu-tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "mish": F.mish,
+    "softplus": lambda x: F.softplus(x, threshold=1e9),
+    "prelu": lambda x: F.prelu(x, torch.tensor([0.25], dtype=torch.float64)),
+}
+
+
+def test_oracle_covers_the_registry():
+    assert set(TORCH) == set(A.NAMES)
+
+
+def sample_points():
+    rng = np.random.default_rng(1234)
+    x = np.concatenate([rng.uniform(-50, 50, 600), rng.normal(0, 3, 400), [0.0, -0.0, 1e-12, -1e-12]])
+    return x
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_f_and_df_match_torch(name):
+    act = A.get(name)
+    x = sample_points()
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = TORCH[name](xt)
+    y.sum().backward()
+    np.testing.assert_allclose(act.f(x), y.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(act.df(x), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_torch_module_computes_the_same_function(name):
+    act = A.get(name)
+    x = sample_points()
+    with torch.no_grad():
+        y = act.torch_module().double()(torch.tensor(x, dtype=torch.float64)).numpy()
+    # nn.Softplus returns x itself above its threshold (20): off by ln(1 + e⁻²⁰)/20 ≈ 1e-10 relative.
+    rtol = 1e-9 if name == "softplus" else 1e-12
+    np.testing.assert_allclose(act.f(x), y, rtol=rtol, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_stable_far_out(name):
+    act = A.get(name)
+    x = np.array([-1e4, -1e3, -710.0, -50.0, 50.0, 710.0, 1e3, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warnings
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            f, df = act.f(x), act.df(x)
+    assert np.all(np.isfinite(f)) and np.all(np.isfinite(df))
+
+
+# The limits as x → ±∞, from the formulas (λα for SELU, α for ELU, 0 for the GELU family …).
+LIMITS = {
+    "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "elu": (-1.0, None), "selu": (-A.SELU_LAMBDA * A.SELU_ALPHA, None),
+    "gelu": (0.0, None), "gelu-tanh": (0.0, None), "silu": (0.0, None), "mish": (0.0, None),
+    "softplus": (0.0, None), "relu": (0.0, None),
+}
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_limits(name):
+    act = A.get(name)
+    lo, hi = LIMITS.get(name, (None, None))
+    if lo is not None:
+        assert act.f(-1e4) == pytest.approx(lo, abs=1e-300)
+    if hi is not None:
+        assert act.f(1e4) == pytest.approx(hi)
+    else:  # linear on the right
+        assert act.f(1e4) == pytest.approx(1e4 * (A.SELU_LAMBDA if name == "selu" else 1.0))
+    assert act.df(1e4) == pytest.approx(0.0 if hi is not None else (A.SELU_LAMBDA if name == "selu" else 1.0))
+
+
+def test_selu_constants_and_negative_limit():
+    assert A.SELU_ALPHA == 1.6732632423543772848170429916717
+    assert A.SELU_LAMBDA == 1.0507009873554804934193349852946
+    # The article says SELU tends to "0.0848"; it tends to −λα.
+    assert A.get("selu").f(-1e4) == pytest.approx(-1.7580993408473766, rel=1e-15)
+
+
+def test_relu_derivative_at_zero_is_zero():
+    assert A.get("relu").df(0.0) == 0.0
+
+
+def test_defaults():
+    assert A.get("leaky-relu").bind() == {"alpha": 0.2}
+    assert A.get("elu").bind() == {"alpha": 1.0}
+    assert A.get("prelu").bind() == {"alpha": 0.25}
+
+
+def test_gelu_tanh_error_is_computed():
+    error, where = A.max_approximation_error(A.get("gelu-tanh"))
+    assert error == pytest.approx(4.73e-4, rel=2e-3)
+    assert abs(where) == pytest.approx(2.70, abs=0.01)
+
+
+def test_alpha_changes_the_function():
+    leaky = A.get("leaky-relu")
+    assert leaky.f(-2.0, alpha=0.1) == pytest.approx(-0.2)
+    assert leaky.df(-2.0, alpha=0.1) == pytest.approx(0.1)
+
+
+def test_get_forgives_spelling_and_suggests():
+    assert A.get("Leaky_ReLU").name == "leaky-relu"
+    assert A.get("swish").name == "silu"
+    with pytest.raises(UnknownActivationError) as info:
+        A.get("gelo")
+    assert info.value.suggestions == ["gelu"]
+    assert "did you mean 'gelu'?" in str(info.value)
+
+
+def test_bind_rejects_unknown_or_non_finite_params():
+    with pytest.raises(ParameterError, match="relu has no parameter 'alpha'"):
+        A.get("relu").bind(alpha=0.1)
+    with pytest.raises(ParameterError, match="finite"):
+        A.get("elu").bind(alpha=math.inf)
+
+
+def test_every_entry_is_complete():
+    for act in A.REGISTRY.values():
+        d = act.describe()
+        assert all(d[k] for k in ("name", "title", "formula", "derivative", "latex", "latex_derivative",
+                                  "output_range", "saturates", "torch"))
+        assert d["saturates"] in {"both", "negative", "none"}
+
+
+# ---- properties (hypothesis) ------------------------------------------------------------------
+
+reals = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False)
+
+
+@given(st.floats(min_value=-30, max_value=30))
+def test_sigmoid_strictly_between_0_and_1(x):
+    assert 0.0 < A.get("sigmoid").f(x) < 1.0
+
+
+@given(reals)
+def test_relu_non_negative(x):
+    assert A.get("relu").f(x) >= 0.0
+
+
+MONOTONIC = [n for n in A.NAMES if A.get(n).properties.monotonic]
+NOT_MONOTONIC = [n for n in A.NAMES if not A.get(n).properties.monotonic]
+
+
+@pytest.mark.parametrize("name", MONOTONIC)
+@settings(max_examples=200)
+@given(x=reals, y=reals)
+def test_monotonic_where_the_registry_says_so(name, x, y):
+    act = A.get(name)
+    lo, hi = min(x, y), max(x, y)
+    assert act.f(lo) <= act.f(hi)
+    assert act.df(x) >= 0
+
+
+@pytest.mark.parametrize("name", NOT_MONOTONIC)
+def test_not_monotonic_where_the_registry_says_so(name):
+    assert np.min(A.get(name).df(np.linspace(-5, 5, 1001))) < 0
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_zero_centred_and_smoothness_flags_are_true(name):
+    act, p = A.get(name), A.get(name).properties
+    x = np.linspace(-5, 5, 1001)
+    assert (act.f(0.0) == 0 and act.f(x).min() < 0) == p.zero_centred
+    jump = abs(act.df(1e-9) - act.df(-1e-9))
+    assert (jump < 1e-6) == p.smooth_at_zero

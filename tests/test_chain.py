@@ -1,0 +1,172 @@
+"""Nielsen's chain: his numbers, the verdicts, and every gradient against torch autograd."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actcli import activations as A
+from actcli.chain import Chain, descend, run
+from actcli.errors import UsageProblem
+
+from helpers import one_line_error
+
+
+def chain(**kw):
+    act = A.get(kw.pop("activation", "sigmoid"))
+    return Chain.build(act, kw.pop("weights", [1.0]), kw.pop("biases", "centered"), kw.pop("layers", None),
+                       kw.pop("x", 1.0))
+
+
+def test_weights_100_explode_to_a_quarter_of_25_cubed():
+    p = run(chain(weights=[100.0]))
+    assert np.all(p.z == 0)                        # Nielsen's centred biases
+    assert p.grad_b1 == 3906.25 == 0.25 * 25 ** 3  # exact in float64
+    assert p.regime == "exploding"
+    assert p.product()["values"] == [0.25, 25.0, 25.0, 25.0, 1.0]
+
+
+def test_weights_1_vanish_to_1_over_256():
+    p = run(chain(weights=[1.0]))
+    assert p.grad_b1 == 1 / 256
+    assert p.regime == "vanishing"
+    assert p.speed_ratio == pytest.approx(1 / 64)
+
+
+def test_weights_4_balance_sigma_prime_and_are_stable():
+    assert run(chain(weights=[4.0])).regime == "stable"
+
+
+def test_dead_relu_units_pass_no_gradient():
+    p = run(chain(activation="relu", biases=[-2.0]))
+    assert p.dead == [1, 2, 3, 4]
+    assert np.all(p.dC_db == 0) and np.all(p.dC_dw == 0)
+    assert p.regime == "vanishing"
+
+
+def test_one_dead_unit_stops_the_gradient_upstream_only():
+    p = run(chain(activation="relu", weights=[1.0, 1.0, 1.0, 1.0], biases=[0.0, -5.0, 10.0, 0.0]))
+    assert p.dead == [2]
+    assert np.all(p.dC_db[:2] == 0) and np.all(p.dC_db[2:] != 0)
+
+
+def test_overflow_is_reported_not_raised():
+    p = run(chain(weights=[1e200]))
+    assert p.regime == "overflow"
+    assert np.isinf(p.grad_b1)
+
+
+def test_update_of_b1():
+    p = run(chain(weights=[100.0]))
+    assert p.b[0] - 0.5 * p.grad_b1 == -100 - 0.5 * 3906.25
+
+
+def torch_chain_grads(act_name, w, b, x, target=None, dcda=1.0):
+    """The same chain in torch float64 (torch's own activation): autograd's ∂C/∂w and ∂C/∂b."""
+    f = A.get(act_name).torch_module().double()
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(x, dtype=torch.float64)
+    for j in range(len(w)):
+        a = f((wt[j] * a + bt[j]).reshape(1))[0]
+    cost = 0.5 * (a - target) ** 2 if target is not None else dcda * a
+    cost.backward()
+    return wt.grad.numpy(), bt.grad.numpy()
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "elu", "selu", "gelu", "silu", "softplus"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_gradients_match_torch_autograd(act, data):
+    L = data.draw(st.integers(1, 6))
+    floats = st.floats(-3, 3, allow_nan=False)
+    w = data.draw(st.lists(floats, min_size=L, max_size=L))
+    b = data.draw(st.lists(floats, min_size=L, max_size=L))
+    x = data.draw(floats)
+    target = data.draw(st.one_of(st.none(), floats))
+    p = run(chain(activation=act, weights=w, biases=b, x=x, layers=L), target=target)
+    gw, gb = torch_chain_grads(act, w, b, x, target)
+    np.testing.assert_allclose(p.dC_dw, gw, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(p.dC_db, gb, rtol=1e-10, atol=1e-14)
+
+
+def test_centred_chain_matches_torch_too():
+    p = run(chain(weights=[100.0]))
+    gw, gb = torch_chain_grads("sigmoid", p.w, p.b, 1.0)
+    np.testing.assert_allclose(p.dC_db, gb, rtol=1e-12)
+
+
+def test_exploding_descent_blows_up_and_clipping_keeps_it_finite():
+    c = chain(activation="leaky-relu", weights=[100.0], biases=[0.0])
+    wild = descend(c, target=0.0, lr=0.5, steps=4)
+    assert not np.isfinite(wild[-1].cost)
+    for kw in ({"clip_value": 0.5}, {"clip_norm": 1.0}):
+        tame = descend(c, target=0.0, lr=0.5, steps=4, **kw)
+        assert all(np.isfinite(r.cost) for r in tame)
+        assert abs(tame[1].b1 - tame[0].b1) <= 0.5 * 1.0 + 1e-12  # one step moves at most lr·c
+
+
+def test_descent_lowers_the_cost_in_a_tame_chain():
+    rows = descend(chain(weights=[0.5], biases=[0.0]), target=1.0, lr=0.5, steps=50)
+    assert rows[-1].cost < rows[0].cost
+
+
+def test_build_errors():
+    with pytest.raises(UsageProblem, match="3 numbers for 4 layers"):
+        Chain.build(A.get("sigmoid"), [1, 2, 3], "centered", layers=4)
+    with pytest.raises(UsageProblem, match="at least 1"):
+        Chain.build(A.get("sigmoid"), [1], "centered", layers=0)
+    assert len(Chain.build(A.get("sigmoid"), [1, 2, 3], "centered").weights) == 3  # L from the list
+
+
+# ---- the command ---------------------------------------------------------------------------------
+
+def test_chain_json_shape(invoke):
+    doc = json.loads(invoke("chain", "--weights", "100", "--json").stdout)
+    assert set(doc) >= {"layers", "dC_da", "grad_b1", "speed_ratio", "regime", "update"}
+    assert set(doc["layers"][0]) == {"j", "w", "b", "z", "a", "dact", "dC_db", "dC_dw"}
+    assert doc["grad_b1"] == 3906.25 and doc["regime"] == "exploding"
+    assert doc["update"] == {"lr": 0.5, "b1": -100.0, "b1_new": -100 - 0.5 * 3906.25}
+
+
+def test_chain_text(invoke):
+    out = invoke("chain", "--weights", "100").stdout
+    assert "σ′(z₁)·w₂σ′(z₂)·w₃σ′(z₃)·w₄σ′(z₄)·∂C/∂a₄" in out
+    assert "0.25 × 25 × 25 × 25 × 1 = 3906.25" in out and "exploding" in out
+    assert "0.00390625" in invoke("chain").stdout
+    assert "dead units" in invoke("chain", "--activation", "relu", "--biases", "-2").stdout
+
+
+def test_chain_json_carries_inf_as_a_string(invoke):
+    doc = json.loads(invoke("chain", "--weights", "1e200", "--json").stdout)
+    assert doc["regime"] == "overflow" and doc["grad_b1"] == "inf"
+
+
+def test_chain_steps(invoke):
+    doc = json.loads(invoke("chain", "--activation", "leaky-relu", "--biases", "0", "--weights", "100",
+                            "--target", "0", "--steps", "4", "--json").stdout)
+    assert len(doc["steps"]) == 5 and doc["steps"][-1]["cost"] in ("inf", "nan")
+    doc = json.loads(invoke("chain", "--activation", "leaky-relu", "--biases", "0", "--weights", "100",
+                            "--target", "0", "--steps", "4", "--clip-norm", "1", "--json").stdout)
+    assert all(isinstance(s["cost"], float) for s in doc["steps"])
+    assert "gradient descent" in invoke("chain", "--target", "0", "--steps", "2").stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--weights", "1,2,3", "--layers", "4"], "3 numbers for 4 layers"),
+    (["--biases", "1,2", "--layers", "3"], "2 numbers for 3 layers"),
+    (["--weights", "x"], "'x' is not a number"),
+    (["--layers", "0"], "at least 1"),
+    (["--layers", "-2"], "at least 1"),
+    (["--activation", "sigmod"], "did you mean 'sigmoid'?"),
+    (["--steps", "3"], "--target"),
+    (["--clip-value", "1"], "--steps"),
+    (["--target", "0", "--steps", "2", "--clip-value", "1", "--clip-norm", "1"], "not both"),
+    (["--dcda", "2", "--target", "1"], "not both"),
+    (["--steps", "0", "--target", "1"], "0"),
+])
+def test_chain_bad_input(invoke, args, says):
+    assert says in one_line_error(invoke("chain", *args))

@@ -1,0 +1,50 @@
+"""The derivative check must pass for every entry, and must be able to fail."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from actcli import activations as A
+from actcli.derive import DEFAULT_POINTS, derive
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_check_passes_for_every_activation(name):
+    result = derive(A.get(name), check=True)
+    assert result.passed
+    assert result.max_abs_error < 1e-12
+    # Away from kinks the central difference agrees to O(h²); where only f″ jumps (ELU, SELU at 0)
+    # it is O(h) ≈ 1e-6, which is why the verdict rests on autograd.
+    assert result.max_abs_error_numeric < 1e-5
+
+
+def test_check_fails_for_a_wrong_derivative():
+    wrong = dataclasses.replace(A.get("gelu"), df_=lambda x: A.get("gelu").df_(x) * (1 + 1e-6))
+    result = derive(wrong, check=True)
+    assert not result.passed
+    assert result.max_abs_error > 1e-7
+
+
+def test_kink_is_flagged_where_the_central_difference_means_nothing():
+    result = derive(A.get("relu"), [-1.0, 0.0, 1.0], check=True)
+    assert result.kink.tolist() == [False, True, False]
+    assert result.df_numeric[1] == pytest.approx(0.5)  # halfway between the two sides
+    assert result.passed
+
+
+def test_document_shape():
+    doc = derive(A.get("elu"), [0.5], {"alpha": 2.0}, check=True).to_dict()
+    assert doc["activation"] == "elu" and doc["params"] == {"alpha": 2.0}
+    assert set(doc["points"][0]) >= {"x", "f", "df", "df_autograd", "df_numeric"}
+    assert "max_abs_error" in doc
+    plain = derive(A.get("elu")).to_dict()
+    assert [p["x"] for p in plain["points"]] == list(DEFAULT_POINTS)
+    assert "max_abs_error" not in plain and "df_autograd" not in plain["points"][0]
+
+
+def test_gelu_tanh_reports_its_error_against_exact_gelu():
+    doc = derive(A.get("gelu-tanh")).to_dict()
+    assert doc["approximation"]["of"] == "gelu"
+    assert doc["approximation"]["max_abs_error"] == pytest.approx(4.73e-4, rel=2e-3)
+    assert np.isclose(doc["approximation"]["at_abs_x"], 2.70, atol=0.01)
