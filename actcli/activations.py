@@ -321,6 +321,9 @@ _ENTRIES = (
 REGISTRY: dict[str, Activation] = {a.name: a for a in _ENTRIES}
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
+# The six the article's experiment compares, in its order.
+ARTICLE_ACTIVATIONS = ("sigmoid", "relu", "elu", "leaky-relu", "selu", "gelu-tanh")
+
 # Other spellings a user may type.
 ALIASES = {"swish": "silu", "leaky": "leaky-relu", "lrelu": "leaky-relu", "leakyrelu": "leaky-relu",
            "sigmoid-linear": "silu", "gelu-exact": "gelu", "logistic": "sigmoid"}

@@ -61,3 +61,21 @@ def activation_figure(curves: Sequence[tuple], lo: float, hi: float, derivative:
             if derivative:
                 axes[1].set_title("derivative")
     return fig
+
+
+def curves_figure(results: Sequence[dict], metric: str, ylabel: str, title: str):
+    """One validation curve per activation, epoch on x (the article's loss and accuracy figures)."""
+    fig, (ax,) = _new_figure(1, width=7.5, height=4.8)
+    for r in results:
+        epochs = [e["epoch"] for e in r["epochs"]]
+        values = [e[metric] for e in r["epochs"]]
+        label = r["activation"] + (" (diverged)" if r["diverged"] else "")
+        ax.plot(epochs, values, marker="o", linewidth=2, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.4)
+    if results and max(len(r["epochs"]) for r in results) <= 20:
+        ax.set_xticks(range(1, max(len(r["epochs"]) for r in results) + 1))
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return fig

@@ -133,3 +133,31 @@ def _clip_caption(doc: dict, modes) -> str:
     if "by_norm" in doc:
         notes.append("by norm keeps it")
     return "; ".join(notes)
+
+
+def compare_table(results: list[dict], dataset: dict) -> Table:
+    """The summary of `actcli compare`, best test accuracy first."""
+    table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, "
+                        f"val {dataset['val']}, test {dataset['test']}")
+    any_diverged = any(r["diverged"] for r in results)
+    table.add_column("activation", no_wrap=True)
+    for column in ("test acc", "test loss", "best val", "img/s", "∇ first", "∇ last", "dead"):
+        table.add_column(column, justify="right")
+    if any_diverged:
+        table.add_column("note")
+
+    def key(r):
+        acc = r["test_accuracy"]
+        return -acc if isinstance(acc, float) and not math.isnan(acc) else 1.0
+
+    for r in sorted(results, key=key):
+        last = r["epochs"][-1] if r["epochs"] else {}
+        speed = sum(e["images_per_second"] for e in r["epochs"]) / max(len(r["epochs"]), 1)
+        dead = last.get("dead_fraction")
+        note = f"diverged in epoch {r['diverged_epoch']}" if r["diverged"] else ""
+        row = [r["activation"], f"{100 * r['test_accuracy']:.2f}%", num(r["test_loss"], 4),
+               f"{100 * r['best_val_accuracy']:.2f}%", f"{speed:,.0f}", num(last.get("grad_norm_first", math.nan), 2),
+               num(last.get("grad_norm_last", math.nan), 2), "—" if dead is None else f"{100 * dead:.1f}%"]
+        table.add_row(*row, *([note] if any_diverged else []))
+    table.caption = "∇ first / last: mean ‖∂L/∂W‖₂ of the first conv and last dense layer in the last epoch"
+    return table

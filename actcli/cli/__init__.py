@@ -54,8 +54,8 @@ def cli() -> None:
     """
 
 
-from . import functions, gradients  # noqa: E402  (they register their commands on `cli`)
+from . import compare, functions, gradients  # noqa: E402  (they register their commands on `cli`)
 
 main = cli.main
 
-__all__ = ["cli", "main", "functions", "gradients"]
+__all__ = ["cli", "main", "compare", "functions", "gradients"]
