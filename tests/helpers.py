@@ -8,3 +8,22 @@ def one_line_error(result, code=2):
     assert err.startswith("Error: ") and "\n" not in err, err
     assert "Traceback" not in result.stderr
     return err
+
+
+def write_mnist_like(folder, n_train=300, n_test=100, seed=0, gz=True):
+    """Four small IDX files of learnable synthetic digits (class c lights up row block c)."""
+    import numpy as np
+
+    from actcli.idx import write_idx
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        y = rng.integers(0, 10, n).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, c in enumerate(y):
+            x[i, 2 + 2 * c: 4 + 2 * c, 4:24] = 255
+        write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", x)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", y)
+    return folder

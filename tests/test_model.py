@@ -1,0 +1,79 @@
+"""The article's CNN: shape, initialisation (Keras'), SELU's variant, the byte-mask dropout."""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from actcli import activations as A
+from actcli.model import ArticleCNN, ByteDropout, lecun_normal_
+
+
+def test_shape_and_size():
+    model = ArticleCNN(A.get("relu"))
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    # the same network as pytorch/examples mnist and Keras' mnist_cnn: 1,199,882 parameters
+    assert sum(p.numel() for p in model.parameters()) == 1_199_882
+
+
+def test_glorot_uniform_weights_and_zero_biases():
+    model = ArticleCNN(A.get("relu"))
+    for layer in (model.conv1, model.conv2, model.fc1, model.fc2):
+        fan_in = layer.weight[0].numel()
+        fan_out = layer.weight.shape[0] * layer.weight[0][0].numel()
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
+        assert torch.all(layer.bias == 0)
+
+
+def test_selu_gets_lecun_normal_and_alpha_dropout():
+    model = ArticleCNN(A.get("selu"))
+    assert isinstance(model.drop1, nn.AlphaDropout) and isinstance(model.drop2, nn.AlphaDropout)
+    w = model.fc1.weight
+    s = math.sqrt(1 / 9216)
+    assert w.std().item() == pytest.approx(s, rel=0.01)       # Keras' widened σ, cut at ±2σ′
+    assert w.abs().max().item() <= 2 * s / 0.87962566103423978 + 1e-9
+    assert isinstance(ArticleCNN(A.get("relu")).drop1, ByteDropout)
+
+
+def test_lecun_normal_matches_keras_formula():
+    torch.manual_seed(0)
+    w = lecun_normal_(torch.empty(4000, 250))
+    assert w.std().item() == pytest.approx(math.sqrt(1 / 250), rel=0.01)
+
+
+def test_prelu_learns_its_alpha():
+    model = ArticleCNN(A.get("prelu"))
+    assert model.act1.weight.item() == pytest.approx(0.25)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.manual_seed(0)
+    nn.functional.cross_entropy(model(torch.randn(8, 1, 28, 28)), torch.arange(8)).backward()
+    opt.step()
+    assert model.act1.weight.item() != pytest.approx(0.25)
+
+
+def test_same_seed_same_initial_weights_across_activations():
+    torch.manual_seed(7)
+    a = ArticleCNN(A.get("relu")).state_dict()
+    torch.manual_seed(7)
+    b = ArticleCNN(A.get("gelu-tanh")).state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5])
+def test_byte_dropout_is_inverted_dropout(p):
+    drop = ByteDropout(p).train()
+    x = torch.ones(200_000)
+    y = drop(x)
+    kept = y != 0
+    assert kept.float().mean().item() == pytest.approx(1 - p, abs=0.005)
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / (1 - p)))   # survivors scaled up
+    assert y.mean().item() == pytest.approx(1.0, abs=0.01)                  # expectation kept
+    assert torch.equal(drop.eval()(x), x)                                   # identity in eval
+
+
+def test_byte_dropout_keeps_shape_and_layout():
+    x = torch.randn(4, 64, 12, 12).contiguous(memory_format=torch.channels_last)
+    y = ByteDropout(0.25).train()(x)
+    assert y.shape == x.shape
