@@ -161,6 +161,8 @@ class Activation:
     torch_kwargs: Callable[[Mapping[str, float]], dict] = field(default=lambda p: {}, repr=False)
     approximates: str | None = None  # the entry this one approximates (gelu-tanh → gelu)
     relu_family: bool = False        # piecewise linear with a kink at 0: dead units are counted
+    learnable: bool = False          # its parameters are trained (so its shape can change)
+    inplace: bool = False            # its torch module can overwrite its input: backward needs only the output
     note: str = ""
 
     def bind(self, **overrides: float | None) -> dict[str, float]:
@@ -183,11 +185,19 @@ class Activation:
         """f′(x) as float64, elementwise (analytic)."""
         return self.df_(np.asarray(x, dtype=np.float64), **self.bind(**params))
 
-    def torch_module(self, **params: float):
-        """A fresh torch.nn module computing this activation (imports torch)."""
+    def torch_module(self, inplace: bool = False, **params: float):
+        """A fresh torch.nn module computing this activation (imports torch); `inplace` where it can."""
         import torch.nn as nn
 
-        return getattr(nn, self.torch_name)(**self.torch_kwargs(self.bind(**params)))
+        kwargs = self.torch_kwargs(self.bind(**params))
+        if inplace and self.inplace:
+            kwargs["inplace"] = True
+        return getattr(nn, self.torch_name)(**kwargs)
+
+    @property
+    def commutes_with_max(self) -> bool:
+        """f(max(a, b)) = max(f(a), f(b)): true of every non-decreasing f with fixed parameters."""
+        return self.properties.monotonic and not self.learnable
 
     def describe(self) -> dict[str, Any]:
         """Everything `actcli list` shows, as plain data."""
@@ -236,7 +246,7 @@ _ENTRIES = (
         "ReLU(x) = max(0, x)", "ReLU′(x) = 1 if x > 0 else 0",
         r"\mathrm{ReLU}(x) = \max(0, x)",
         r"\mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
-        Properties("[0, ∞)", False, True, False, "negative"), "ReLU", relu_family=True,
+        Properties("[0, ∞)", False, True, False, "negative"), "ReLU", relu_family=True, inplace=True,
         note="ReLU′(0) is taken as 0, as torch and TensorFlow do",
     ),
     Activation(
@@ -246,7 +256,7 @@ _ENTRIES = (
         r"\mathrm{LReLU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}",
         Properties("(−∞, ∞)", True, True, False, "none"), "LeakyReLU",
         params=(Param("alpha", 0.2, _ALPHA + " (the article's 0.2; Keras 0.3, torch 0.01)"),),
-        torch_kwargs=lambda p: {"negative_slope": p["alpha"]}, relu_family=True,
+        torch_kwargs=lambda p: {"negative_slope": p["alpha"]}, relu_family=True, inplace=True,
     ),
     Activation(
         "elu", "Exponential linear unit", "ELU", _elu, _delu,
@@ -255,7 +265,7 @@ _ENTRIES = (
         r"\mathrm{ELU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",
         Properties("(−α, ∞)", True, True, True, "negative"), "ELU",
         params=(Param("alpha", 1.0, "negative saturation value −α (torch default 1.0)"),),
-        torch_kwargs=lambda p: {"alpha": p["alpha"]},
+        torch_kwargs=lambda p: {"alpha": p["alpha"]}, inplace=True,
     ),
     Activation(
         "selu", "Scaled exponential linear unit", "SELU", _selu, _dselu,
@@ -267,7 +277,7 @@ _ENTRIES = (
             Param("alpha", SELU_ALPHA, "α of the self-normalising fixed point"),
             Param("lam", SELU_LAMBDA, "λ, the scale"),
         ),
-        torch_kwargs=_selu_torch_kwargs,
+        torch_kwargs=_selu_torch_kwargs, inplace=True,
         note="tends to −λα ≈ −1.7581 for x → −∞ (the article's '0.0848' is wrong); "
              "needs LeCun-normal init and AlphaDropout",
     ),
@@ -314,7 +324,7 @@ _ENTRIES = (
         r"\mathrm{PReLU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}",
         Properties("(−∞, ∞)", True, True, False, "none"), "PReLU",
         params=(Param("alpha", 0.25, "initial negative slope, learnt in training (torch's 0.25)"),),
-        torch_kwargs=lambda p: {"init": p["alpha"]}, relu_family=True,
+        torch_kwargs=lambda p: {"init": p["alpha"]}, relu_family=True, learnable=True,
     ),
 )
 

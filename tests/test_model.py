@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from actcli import activations as A
 from actcli.model import ArticleCNN, ByteDropout, lecun_normal_
@@ -29,12 +30,12 @@ def test_glorot_uniform_weights_and_zero_biases():
 
 def test_selu_gets_lecun_normal_and_alpha_dropout():
     model = ArticleCNN(A.get("selu"))
-    assert isinstance(model.drop1, nn.AlphaDropout) and isinstance(model.drop2, nn.AlphaDropout)
+    assert model.drop1.alpha and model.drop2.alpha
     w = model.fc1.weight
     s = math.sqrt(1 / 9216)
     assert w.std().item() == pytest.approx(s, rel=0.01)       # Keras' widened σ, cut at ±2σ′
     assert w.abs().max().item() <= 2 * s / 0.87962566103423978 + 1e-9
-    assert isinstance(ArticleCNN(A.get("relu")).drop1, ByteDropout)
+    assert not ArticleCNN(A.get("relu")).drop1.alpha
 
 
 def test_lecun_normal_matches_keras_formula():
@@ -77,3 +78,47 @@ def test_byte_dropout_keeps_shape_and_layout():
     x = torch.randn(4, 64, 12, 12).contiguous(memory_format=torch.channels_last)
     y = ByteDropout(0.25).train()(x)
     assert y.shape == x.shape
+
+
+def article_forward(model, act, x):
+    """The article's order (activation, then pool) with fresh out-of-place modules, in eval mode.
+    PReLU's α is a parameter of the model, so its own modules are used."""
+    f = (lambda i: getattr(model, f"act{i}")) if act.learnable else (lambda i: act.torch_module().double())
+    h = f(1)(model.conv1(x))
+    h = F.max_pool2d(f(2)(model.conv2(h)), 2)
+    h = f(3)(model.fc1(torch.flatten(h, 1)))
+    return model.fc2(h)
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+def test_cheaper_order_computes_the_article_network(name):
+    """Pooling first (monotonic f) and in-place activations change the cost, not the function."""
+    act = A.get(name)
+    torch.manual_seed(0)
+    model = ArticleCNN(act).double().eval()
+    x = torch.randn(4, 1, 28, 28, dtype=torch.float64, requires_grad=True)
+    ours = model(x)
+    (g_ours,) = torch.autograd.grad(ours.sum(), x)
+    ref = article_forward(model, act, x)
+    (g_ref,) = torch.autograd.grad(ref.sum(), x)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-10, atol=1e-12)
+    assert model.pool_first == (name in {"sigmoid", "tanh", "relu", "leaky-relu", "elu", "selu", "softplus"})
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5])
+def test_byte_alpha_dropout_is_torch_alpha_dropout(p):
+    torch.manual_seed(0)
+    x = torch.randn(400_000)
+    ours = ByteDropout(p, alpha=True).train()(x)
+    theirs = nn.AlphaDropout(p).train()(x)
+    drop = ByteDropout(p, alpha=True)
+    dropped_value = drop.a * (-A.SELU_LAMBDA * A.SELU_ALPHA) + drop.b   # what every dropped unit becomes
+    kept = ~torch.isclose(ours, torch.tensor(dropped_value), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ours[kept], drop.a * x[kept] + drop.b)
+    theirs_dropped = torch.mode(theirs).values.item()                    # torch's, the most common value
+    assert dropped_value == pytest.approx(theirs_dropped, rel=1e-6)
+    assert kept.float().mean().item() == pytest.approx(1 - p, abs=0.005)
+    for stat in (torch.mean, torch.std):  # self-normalising: mean 0, variance 1 kept, as torch's
+        assert stat(ours).item() == pytest.approx(stat(theirs).item(), abs=0.01)
+    assert torch.equal(ByteDropout(p, alpha=True).eval()(x), x)
