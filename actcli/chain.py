@@ -137,6 +137,17 @@ class Pass:
             values = [self.dact[0]] + [self.w[j] * self.dact[j] for j in range(1, L)] + [self.dC_da]
         return {"symbols": symbols, "values": [float(v) for v in values], "result": self.grad_b1}
 
+    def to_dict(self, lr: float) -> dict:
+        """Everything `actcli chain --json` prints, with one gradient-descent update of b₁ at rate `lr`."""
+        return {
+            "activation": self.chain.activation.name, "params": dict(self.chain.params or {}),
+            "input": self.chain.x, "layers": self.layer_rows(), "dC_da": self.dC_da, "cost": self.cost,
+            "grad_b1": self.grad_b1, "product": self.product(), "speed_ratio": self.speed_ratio,
+            "regime": self.regime, "dead": self.dead,
+            "thresholds": {"vanishing_below": VANISHING_BELOW, "exploding_above": EXPLODING_ABOVE},
+            "update": {"lr": lr, "b1": float(self.b[0]), "b1_new": float(self.b[0] - lr * self.grad_b1)},
+        }
+
     def layer_rows(self) -> list[dict]:
         return [{"j": j + 1, "w": self.w[j], "b": self.b[j], "z": self.z[j], "a": self.a[j + 1],
                  "dact": self.dact[j], "dC_db": self.dC_db[j], "dC_dw": self.dC_dw[j]}

@@ -196,7 +196,7 @@ class _DeadUnitProbe:
         return self.dead / self.total
 
 
-def _optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.optim.Optimizer:
+def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     except (RuntimeError, TypeError):  # older torch, or a device without a fused kernel
@@ -207,11 +207,13 @@ def train(name: str, data: DeviceData, cfg: Config, device: str, precision: str,
           on_progress: Callable[[Progress], None] | None = None) -> Result:
     """Train one activation for cfg.epochs; evaluate on validation every epoch and on test once."""
     act = activations.get(name)
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(cfg.seed)                     # the same initial weights where the init is the same
     order = torch.Generator(device="cpu").manual_seed(cfg.seed)  # the same batch order for every activation
     model = ArticleCNN(act).to(device).to(memory_format=torch.channels_last)
-    opt = _optimizer(model, cfg.lr, device)
-    params = [p for p in model.parameters()]
+    opt = _optimizer(model, cfg.lr)
+    params = list(model.parameters())
     result = Result(act.name, device=device, precision=precision)
     n, B = len(data.train_y), cfg.batch_size
     steps = math.ceil(n / B)

@@ -136,6 +136,8 @@ def compare(names, dataset, data_dir, offline, epochs, batch_size, lr, seed, dev
     """
     if clip_norm is not None and no_clip:
         raise UsageProblem("give --clip-norm or --no-clip, not both")
+    from torch import __version__ as torch_version
+
     from .. import data as datasets
     from .. import train as training
 
@@ -160,7 +162,7 @@ def compare(names, dataset, data_dir, offline, epochs, batch_size, lr, seed, dev
         info = {"name": loaded.name, "requested": dataset, "source": loaded.source, **split.sizes()}
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "config.json", dumps({"config": config.to_dict(), "dataset": info,
-                                                      "actcli": __version__, "torch": training.torch.__version__}))
+                                                      "actcli": __version__, "torch": torch_version}))
         on_device = training.DeviceData(split, device)
         results, interrupted = [], False
         try:

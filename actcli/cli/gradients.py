@@ -7,7 +7,7 @@ import functools
 import click
 import numpy as np
 
-from ..chain import EXPLODING_ABOVE, VANISHING_BELOW, Chain, descend, run
+from ..chain import Chain, descend, run
 from ..clipping import clip as clip_core
 from ..errors import UsageProblem
 from . import cli
@@ -58,17 +58,6 @@ def _pass(activation, alpha, layers, weights, biases, x, dcda, target):
     return run(chain, dC_da=1.0 if dcda is None else dcda, target=target)
 
 
-def chain_document(p, lr: float) -> dict:
-    b1_new = p.b[0] - lr * p.grad_b1
-    return {
-        "activation": p.chain.activation.name, "params": dict(p.chain.params), "input": p.chain.x,
-        "layers": p.layer_rows(), "dC_da": p.dC_da, "cost": p.cost, "grad_b1": p.grad_b1,
-        "product": p.product(), "speed_ratio": p.speed_ratio, "regime": p.regime, "dead": p.dead,
-        "thresholds": {"vanishing_below": VANISHING_BELOW, "exploding_above": EXPLODING_ABOVE},
-        "update": {"lr": lr, "b1": p.b[0], "b1_new": b1_new},
-    }
-
-
 @cli.command()
 @chain_options(default_weights="1")
 @click.option("--steps", type=click.IntRange(min=1), help="Also run K steps of gradient descent on every w "
@@ -99,7 +88,7 @@ def chain(activation, alpha, layers, weights, biases, x, dcda, target, lr, steps
     if steps is not None and target is None:
         raise UsageProblem("--steps descends C = ½(a_L − y)²: give --target y")
     p = _pass(activation, alpha, layers, weights, biases, x, dcda, target)
-    doc = chain_document(p, lr)
+    doc = p.to_dict(lr)
     if steps is not None:
         rows = descend(p.chain, target, lr, steps, clip_value, clip_norm)
         doc["steps"] = [r.to_dict() for r in rows]
