@@ -10,7 +10,6 @@ import sys
 
 import click
 
-from .. import __version__
 from ..errors import ActcliError, UsageProblem
 
 
@@ -40,7 +39,7 @@ class ActcliGroup(click.Group):
 
 @click.group(cls=ActcliGroup, context_settings={"help_option_names": ["-h", "--help"],
                                                  "max_content_width": 100})
-@click.version_option(__version__, "-V", "--version", prog_name="actcli")
+@click.version_option(None, "-V", "--version", package_name="actcli", prog_name="actcli")
 def cli() -> None:
     """A laboratory for neural-network activation functions.
 

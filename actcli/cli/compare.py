@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
 from ..activations import ARTICLE_ACTIVATIONS
 from ..data import DATASETS
 from ..errors import UsageProblem
@@ -138,6 +137,7 @@ def compare(names, dataset, data_dir, offline, epochs, batch_size, lr, seed, dev
         raise UsageProblem("give --clip-norm or --no-clip, not both")
     from torch import __version__ as torch_version
 
+    from .. import __version__
     from .. import data as datasets
     from .. import train as training
 
