@@ -130,7 +130,11 @@ def _md5(path: Path) -> str:
 
 
 class DownloadError(DataError):
-    pass
+    """A download that failed; `reason` is the short why, for a one-line notice."""
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def download_file(url: str, dest: Path, md5: str, progress: Progress | None = None,
@@ -148,11 +152,12 @@ def download_file(url: str, dest: Path, md5: str, progress: Progress | None = No
                     progress(dest.name, done, total)
             if digest.hexdigest() != md5:
                 raise DownloadError(f"{url}: checksum mismatch (MD5 {digest.hexdigest()}, expected {md5}); "
-                                    "the file was discarded")
+                                    "the file was discarded", "checksum mismatch")
     except DownloadError:
         raise
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-        raise DownloadError(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+        reason = str(getattr(exc, "reason", exc))
+        raise DownloadError(f"{url}: {reason}", reason) from exc
     return dest
 
 
@@ -164,15 +169,16 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         target = folder / name
         if target.is_file() and _md5(target) == md5:
             continue
-        errors = []
+        errors: list[DownloadError] = []
         for mirror in source.mirrors:
             try:
                 download_file(mirror + name, target, md5, progress, timeout)
                 break
             except DownloadError as exc:
-                errors.append(str(exc))
+                errors.append(exc)
         else:
-            raise DownloadError("; ".join(errors) or f"no mirror for {name}")
+            raise DownloadError("; ".join(map(str, errors)) or f"no mirror for {name}",
+                                errors[-1].reason if errors else "no mirror")
     return folder
 
 
@@ -196,7 +202,7 @@ def load(name: str, data_dir: str | os.PathLike | None = None, offline: bool | N
             download(source, target, progress)
             return read_folder(name, target, f"downloaded to {target}")
         except DownloadError as exc:
-            reason = f"download failed ({exc})"
+            reason = f"the download failed ({exc.reason})"
     else:
         reason = "offline"
     if name == "mnist":

@@ -92,6 +92,7 @@ class Progress:
     steps: int
     loss: float
     images_per_second: float
+    seconds: float                # since the epoch began
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def train(name: str, data: DeviceData, cfg: Config, device: str, precision: str,
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=order).to(device)
+        perm = torch.randperm(n, generator=order).to(device, non_blocking=True)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         gn_first = torch.zeros((), device=device)
@@ -244,9 +245,9 @@ def train(name: str, data: DeviceData, cfg: Config, device: str, precision: str,
             loss_sum += loss.detach() * len(yb)
             correct += (logits.detach().argmax(1) == yb).sum()
             if on_progress and ((step + 1) % cfg.log_every == 0 or step + 1 == steps):
-                seen = min((step + 1) * B, n)
+                seen, elapsed = min((step + 1) * B, n), time.perf_counter() - t0
                 on_progress(Progress(act.name, epoch, cfg.epochs, step + 1, steps, loss_sum.item() / seen,
-                                     seen / (time.perf_counter() - t0)))
+                                     seen / elapsed, elapsed))
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n   # one sync per epoch
         if device == "cuda":
             torch.cuda.synchronize()

@@ -47,7 +47,7 @@ def test_text_output_and_plain_progress(invoke, tiny_dir, tmp_path):
     assert result.exit_code == 0
     assert "activation" in result.stdout and "│ relu" in result.stdout
     assert f"wrote 1 of 1 activations to {tmp_path}/" in result.stdout
-    assert "relu       epoch 1/1  loss" in result.stderr   # not a terminal: a plain line per epoch
+    assert "relu       epoch 1/1  loss" in result.stderr and " s\n" in result.stderr  # a plain line per epoch
     quiet = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu", "--epochs", "1", "-o", tmp_path, "-q")
     assert quiet.stderr == ""
 
@@ -133,3 +133,32 @@ def test_compare_on_cuda(invoke, tiny_dir, tmp_path):
     doc = json.loads(invoke("compare", "--device", "cuda", "--data-dir", tiny_dir, "--activations", "relu",
                             "--epochs", "1", "-o", tmp_path, "--json", "-q").stdout)
     assert doc["config"]["device"] == "cuda" and doc["results"][0]["device"] == "cuda"
+
+
+def test_real_sigint_keeps_the_finished_activations(tmp_path):
+    """A real Ctrl-C (SIGINT) to a real process, once the first activation's results are on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    # relu finishes in a few seconds; elu, as long again, is what the signal interrupts
+    folder = write_mnist_like(tmp_path / "d", n_train=2000, n_test=100)
+    proc = subprocess.Popen([sys.executable, "-m", "actcli", "compare", "--data-dir", str(folder),
+                             "--activations", "relu,elu", "--epochs", "3", "-o", str(out), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ACTCLI_OFFLINE": "1"})
+    deadline = time.monotonic() + 120
+    while not (out / "history.json").exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted: kept 1 of 2" in stdout
+    history = json.loads((out / "history.json").read_text())
+    assert [r["activation"] for r in history["results"]] == ["relu"]
+    assert (out / "accuracy.png").exists() and not list(out.glob(".*.part"))

@@ -33,15 +33,15 @@ class Reporter:
         self.bar = None
         self.task = None
         if not quiet and self.console.is_terminal:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, Progress, TextColumn
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                                TimeElapsedColumn(), console=self.console, transient=False)
+                                console=self.console, transient=False)
             self.bar.start()
 
     def notice(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(f"[yellow]note:[/] {message}", highlight=False)
+            self.console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
 
     def download(self, name: str, done: int, total: int | None) -> None:
         if self.quiet or done == 0:
@@ -56,7 +56,7 @@ class Reporter:
     def __call__(self, p) -> None:
         if self.quiet:
             return
-        info = f"loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s"
+        info = f"loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
         title = f"{p.activation:10} epoch {p.epoch}/{p.epochs}"
         if self.bar is not None:
             if self.task is None or self.bar.tasks[self.task].description != title:
