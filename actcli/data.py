@@ -103,7 +103,7 @@ def find_files(folder: Path) -> dict[str, tuple[Path, Path]] | None:
     missing = [stem for stem, path in found.items() if path is None]
     if missing:
         raise DataError(f"{folder} holds some IDX files but not {', '.join(missing)}")
-    return {split: (found[i], found[l]) for split, (i, l) in SPLITS.items()}
+    return {split: (found[images], found[labels]) for split, (images, labels) in SPLITS.items()}
 
 
 def read_folder(name: str, folder: Path, source: str) -> Dataset | None:

@@ -38,7 +38,7 @@ def activation_figure(curves: Sequence[tuple], lo: float, hi: float, derivative:
     with _style(dark):
         fig, axes = _new_figure(2 if derivative else 1)
         panels = [("f(x)", "f")] + ([("f′(x)", "df")] if derivative else [])
-        for ax, (ylabel, which) in zip(axes, panels):
+        for ax, (ylabel, which) in zip(axes, panels, strict=True):
             for act, params in curves:
                 changed = {k: v for k, v in params.items() if v != act.bind()[k]}
                 label = act.name + "".join(f", {k}={v:g}" for k, v in changed.items())

@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, cmd in COMMANDS.items():  # warm the page cache once
+    for cmd in COMMANDS.values():  # warm the page cache once
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
     for _ in range(args.repeats):
         for name, cmd in COMMANDS.items():

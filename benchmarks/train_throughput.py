@@ -7,8 +7,9 @@ one image at a time into a normalised float tensor, a shuffling DataLoader, fp32
 read with .item() every 10 batches for the log. To compare loops and not recipes, it trains the
 same network with the same optimiser as actcli (Adam 1e-3, clip by value 0.5, batch 128, the same
 images, epochs and dropout rates). It keeps the example's input normalisation and torch's default
-initialisation (actcli: x/255 and glorot-uniform, as the article); otherwise only the engineering differs. Each repeat trains both from
-scratch, one after the other, so the machine's noise falls on both; figures are medians.
+initialisation (actcli: x/255 and glorot-uniform, as the article); otherwise only the engineering
+differs. Each repeat trains both from scratch, one after the other, so the machine's noise falls
+on both; figures are medians.
 Achieved GFLOP/s is set against a matmul measured in the same run.
 """
 

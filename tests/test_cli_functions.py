@@ -60,7 +60,8 @@ def test_derive_check_exits_1_when_the_derivative_is_wrong(invoke, monkeypatch):
     from actcli import activations
 
     elu = activations.REGISTRY["elu"]
-    monkeypatch.setitem(activations.REGISTRY, "elu", dataclasses.replace(elu, df_=lambda x, alpha: 1.01 * elu.df_(x, alpha)))
+    wrong = dataclasses.replace(elu, df_=lambda x, alpha: 1.01 * elu.df_(x, alpha))
+    monkeypatch.setitem(activations.REGISTRY, "elu", wrong)
     result = invoke("derive", "elu", "--check")
     assert result.exit_code == 1
     assert "DISAGREES" in result.stdout
@@ -124,7 +125,8 @@ def test_plot_default_name_formats_and_json(invoke, tmp_path, monkeypatch):
         assert invoke("plot", "gelu").stdout.strip() == "gelu.png"
         doc = json.loads(invoke("plot", "relu", "elu", "selu", "-o", "cmp.svg", "--range", "-4", "2",
                                 "--json").stdout)
-        assert doc["path"] == "cmp.svg" and doc["range"] == [-4.0, 2.0] and doc["activations"] == ["relu", "elu", "selu"]
+        assert doc["path"] == "cmp.svg" and doc["range"] == [-4.0, 2.0]
+        assert doc["activations"] == ["relu", "elu", "selu"]
         assert open("cmp.svg").read().lstrip().startswith("<?xml")
         invoke("plot", "elu", "--alpha", "0.5", "--no-derivative", "--dark", "-o", "e.pdf")
         assert open("e.pdf", "rb").read(5) == b"%PDF-"

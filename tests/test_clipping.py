@@ -39,7 +39,8 @@ def test_by_norm_is_torch_clip_grad_norm(g, c):
 
 def test_global_norm_over_several_tensors_is_one_norm():
     # torch clips the concatenation of all gradients with one norm; so do we (one vector).
-    a, b = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64)), torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
     a.grad, b.grad = torch.tensor([3.0, 0.0], dtype=torch.float64), torch.tensor([4.0], dtype=torch.float64)
     torch.nn.utils.clip_grad_norm_([a, b], 1.0)
     ours = clip_by_norm(np.array([3.0, 0.0, 4.0]), 1.0)

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -41,7 +40,9 @@ def test_dead_fraction_only_for_the_relu_family(tiny):
 
 def test_same_seed_same_numbers(tiny):
     a, b = run(tiny, seed=3), run(tiny, seed=3)
-    strip = lambda r: [(e.train_loss, e.val_loss, e.val_accuracy, e.grad_norm_first) for e in r.epochs]
+    def strip(r):
+        return [(e.train_loss, e.val_loss, e.val_accuracy, e.grad_norm_first) for e in r.epochs]
+
     assert strip(a) == strip(b) and a.test_loss == b.test_loss
     assert strip(run(tiny, seed=4)) != strip(a)
 
