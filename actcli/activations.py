@@ -66,8 +66,9 @@ def _Phi(x: Array) -> Array:
 
 
 def _phi(x: Array) -> Array:
-    """Standard normal density φ(x) = e^(−x²/2)/√(2π)."""
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    """Standard normal density φ(x) = e^(−x²/2)/√(2π); x² may overflow to inf, and e^(−inf) = 0 is right."""
+    with np.errstate(over="ignore"):
+        return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 def _negative_part_exp(x: Array) -> Array:
@@ -104,16 +105,23 @@ def _dgelu(x): return _Phi(x) + x * _phi(x)
 
 
 def _gelu_u(x):
-    """u = √(2/π)(x + 0.044715x³), so that ½(1 + tanh u) = σ(2u)."""
-    return SQRT_2_OVER_PI * (x + GELU_TANH_C * x ** 3)
+    """u = √(2/π)(x + 0.044715x³), so that ½(1 + tanh u) = σ(2u). x³ overflows to ±inf past
+    |x| ≈ 1e102, where σ(2u) is exactly 0 or 1 anyway."""
+    with np.errstate(over="ignore"):
+        return SQRT_2_OVER_PI * (x + GELU_TANH_C * x ** 3)
 
 
 def _gelu_tanh(x): return x * _sigmoid(2.0 * _gelu_u(x))
 
 
 def _dgelu_tanh(x):
-    du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
-    return _sigmoid(2.0 * _gelu_u(x)) + x * 2.0 * _dsigmoid(2.0 * _gelu_u(x)) * du
+    u = _gelu_u(x)
+    ds = _dsigmoid(2.0 * u)
+    with np.errstate(over="ignore", invalid="ignore"):
+        du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
+        # where σ′(2u) has underflowed to 0 (|x| ≳ 10) the second term is 0, even if du overflowed
+        second = np.where(ds == 0, 0.0, x * 2.0 * ds * du)
+    return _sigmoid(2.0 * u) + second
 
 
 def _silu(x): return x * _sigmoid(x)
