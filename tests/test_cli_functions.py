@@ -25,6 +25,12 @@ def test_every_command_has_json(invoke):
         assert "--json" in {opt for p in command.params for opt in p.opts}, name
 
 
+def test_no_command_shows_the_help(invoke):
+    result = invoke()
+    assert result.exit_code == 0 and result.stdout.startswith("Usage: actcli")
+    assert "Error" not in result.stdout + result.stderr
+
+
 def test_version_from_metadata(invoke):
     assert invoke("--version").stdout.strip().endswith(__version__)
 

@@ -12,6 +12,9 @@ import click
 
 from ..errors import ActcliError, UsageProblem
 
+# click ≥ 8.2 raises this for a group called without a command; older clicks print the help themselves.
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 
 class ActcliGroup(click.Group):
     def invoke(self, ctx: click.Context):
@@ -27,6 +30,9 @@ class ActcliGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NO_ARGS_IS_HELP as exc:  # plain `actcli`: the help, as for --help
+            click.echo(exc.format_message())
+            sys.exit(0)
         except click.ClickException as exc:
             # One line, not click's usage block: the message already says what is wrong.
             click.echo(f"Error: {exc.format_message()}", err=True)
@@ -37,7 +43,7 @@ class ActcliGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=ActcliGroup, context_settings={"help_option_names": ["-h", "--help"],
+@click.group("actcli", cls=ActcliGroup, context_settings={"help_option_names": ["-h", "--help"],
                                                  "max_content_width": 100})
 @click.version_option(None, "-V", "--version", package_name="actcli", prog_name="actcli")
 def cli() -> None:
