@@ -181,7 +181,9 @@ def evaluate(model: ArticleCNN, x: torch.Tensor, y: torch.Tensor, cfg: Config, d
 
 class _DeadUnitProbe:
     """Counts the units (every channel at every position, and every dense unit) whose output is 0
-    for every image of one batch: dead ReLUs, which pass no gradient back."""
+    for every image of one batch: dead ReLUs, which pass no gradient back. Where the model pools
+    before its second activation (monotonic f), that activation's units are the pooled 12×12
+    positions rather than 24×24."""
 
     def __init__(self, model: ArticleCNN):
         self.dead = self.total = 0
