@@ -1,7 +1,7 @@
 """Datasets: where the IDX files come from, and how they are split.
 
 `mnist` is looked for in this order: (1) the data folder (`--data-dir`, else $ACTCLI_DATA_DIR, else
-the user's cache folder), flat or in torchvision's `MNIST/raw/` layout; (2) a download from
+the user's cache folder), flat, in a `mnist/` folder, or in torchvision's `MNIST/raw/` layout; (2) a download from
 torchvision's mirrors, MD5-checked, into that folder's `MNIST/raw/` (skipped offline); (3) the
 bundled sample, with a notice. A folder that holds the files but broken ones is an error, never a
 silent fallback. `fashion-mnist` is looked for in the data folder, then where Debian's

@@ -146,13 +146,9 @@ def compare_table(results: list[dict], dataset: dict) -> Table:
     if any_diverged:
         table.add_column("note")
 
-    def key(r):
-        acc = r["test_accuracy"]
-        return -acc if isinstance(acc, float) and not math.isnan(acc) else 1.0
-
-    for r in sorted(results, key=key):
+    for r in sorted(results, key=lambda r: 1.0 if math.isnan(r["test_accuracy"]) else -r["test_accuracy"]):
         last = r["epochs"][-1] if r["epochs"] else {}
-        speed = sum(e["images_per_second"] for e in r["epochs"]) / max(len(r["epochs"]), 1)
+        speed = r["images_per_second"]
         dead = last.get("dead_fraction")
         note = f"diverged in epoch {r['diverged_epoch']}" if r["diverged"] else ""
         row = [r["activation"], f"{100 * r['test_accuracy']:.2f}%", num(r["test_loss"], 4),

@@ -72,6 +72,11 @@ class Result:
     seconds: float = 0.0
 
     @property
+    def images_per_second(self) -> float:
+        """Mean training images/s over the epochs run."""
+        return sum(e.images_per_second for e in self.epochs) / len(self.epochs) if self.epochs else math.nan
+
+    @property
     def best_val_accuracy(self) -> float:
         accs = [e.val_accuracy for e in self.epochs if math.isfinite(e.val_accuracy)]
         return max(accs) if accs else math.nan
@@ -80,7 +85,8 @@ class Result:
         return {"activation": self.activation, "test_accuracy": self.test_accuracy, "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
-                "seconds": self.seconds, "epochs": [asdict(e) for e in self.epochs]}
+                "seconds": self.seconds, "images_per_second": self.images_per_second,
+                "epochs": [asdict(e) for e in self.epochs]}
 
 
 @dataclass

@@ -62,7 +62,7 @@ def test_value_clipping_turns_the_direction():
     assert r["by_value"].cosine < 0.9
 
 
-def test_mode_selects(invoke):
+def test_mode_selects():
     assert set(clip([1.0], 0.5, "value")) == {"by_value"}
     assert set(clip([1.0], 0.5, "norm")) == {"by_norm"}
 

@@ -76,9 +76,7 @@ def summary_csv(results: list[dict]) -> str:
     writer.writeheader()
     for r in results:
         last = r["epochs"][-1] if r["epochs"] else {}
-        speeds = [e["images_per_second"] for e in r["epochs"]]
         writer.writerow({**{k: r[k] for k in SUMMARY_FIELDS if k in r}, "epochs": len(r["epochs"]),
-                         "images_per_second": sum(speeds) / len(speeds) if speeds else "",
                          **{k: last.get(k) for k in ("grad_norm_first", "grad_norm_last", "dead_fraction")}})
     return buffer.getvalue()
 
@@ -164,19 +162,19 @@ def compare(names, dataset, data_dir, offline, epochs, batch_size, lr, seed, dev
         atomic_write_text(out / "config.json", dumps({"config": config.to_dict(), "dataset": info,
                                                       "actcli": __version__, "torch": torch_version}))
         on_device = training.DeviceData(split, device)
-        results, interrupted = [], False
+        results = []
+        doc = {"config": config.to_dict(), "dataset": info, "results": results, "interrupted": False,
+               "output": str(out)}
         try:
             for name in config.activations:
                 results.append(training.train(name, on_device, config, device, precision_used, report).to_dict())
-                doc = {"config": config.to_dict(), "dataset": info, "results": results}
                 atomic_write_text(out / "history.json", dumps(doc))
                 atomic_write_text(out / "summary.csv", summary_csv(results))
         except KeyboardInterrupt:
-            interrupted = True
+            doc["interrupted"] = True
     finally:
         report.close()
-    doc = {"config": config.to_dict(), "dataset": info, "results": results, "interrupted": interrupted,
-           "output": str(out)}
+    interrupted = doc["interrupted"]
     if results:
         write_figures(out, results)
     if as_json:
