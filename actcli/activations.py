@@ -26,6 +26,7 @@ SELU_LAMBDA = 1.0507009873554804934193349852946
 
 GELU_TANH_C = 0.044715
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+SOFTPLUS_EXACT_THRESHOLD = 40.0  # torch's softplus is x itself above this: exact in float64 (see the entry)
 
 Array = np.ndarray
 
@@ -324,6 +325,10 @@ _ENTRIES = (
         "softplus(x) = ln(1 + eˣ)", "softplus′(x) = σ(x)",
         r"\mathrm{softplus}(x) = \ln(1 + e^{x})", r"\mathrm{softplus}'(x) = \sigma(x)",
         Properties("(0, ∞)", False, True, True, "negative"), "Softplus",
+        # nn.Softplus returns x itself above `threshold` (default 20, where ln(1 + e⁻ˣ) is still 1e-10
+        # relative in float64). From 40 on, e⁻ˣ/x is below float64's rounding, so the shortcut is exact
+        # in every dtype; and e⁴⁰ ≈ 2e17 still fits in float32 and bf16.
+        torch_kwargs=lambda p: {"threshold": SOFTPLUS_EXACT_THRESHOLD},
     ),
     Activation(
         "prelu", "Parametric ReLU", "PReLU", _leaky, _dleaky,

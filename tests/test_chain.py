@@ -1,11 +1,12 @@
 """Nielsen's chain: his numbers, the verdicts, and every gradient against torch autograd."""
 
 import json
+import math
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from actcli import activations as A
@@ -64,9 +65,20 @@ def test_update_of_b1():
     assert p.b[0] - 0.5 * p.grad_b1 == -100 - 0.5 * 3906.25
 
 
+def torch_activation(name):
+    """torch's own activation in float64, the oracle; exact wherever the registry is exact.
+
+    The registry's modules are, except nn.GELU: it computes ½x(1 + erf(x/√2)), which cancels for x ≪ 0
+    (5e-10 relative at x = −5.4, against mpmath; the registry's erfc form is right to the last digit).
+    There the oracle is ½x·erfc(−x/√2), still torch's autograd through torch's own erfc."""
+    if name == "gelu":
+        return lambda z: 0.5 * z * torch.special.erfc(-z / math.sqrt(2.0))
+    return A.get(name).torch_module().double()
+
+
 def torch_chain_grads(act_name, w, b, x, target=None, dcda=1.0):
     """The same chain in torch float64 (torch's own activation): autograd's ∂C/∂w and ∂C/∂b."""
-    f = A.get(act_name).torch_module().double()
+    f = torch_activation(act_name)
     wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
     a = torch.tensor(x, dtype=torch.float64)
@@ -78,7 +90,6 @@ def torch_chain_grads(act_name, w, b, x, target=None, dcda=1.0):
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "elu", "selu", "gelu", "silu", "softplus"])
-@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_gradients_match_torch_autograd(act, data):
     L = data.draw(st.integers(1, 6))
