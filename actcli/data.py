@@ -74,7 +74,7 @@ class Dataset:
     test_y: np.ndarray
 
 
-Progress = Callable[[str, int, int | None], None]  # (file name, bytes so far, total bytes or None)
+DownloadProgress = Callable[[str, int, int | None], None]  # (file name, bytes so far, total bytes or None)
 
 
 def default_data_dir() -> Path:
@@ -137,7 +137,7 @@ class DownloadError(DataError):
         self.reason = reason or message
 
 
-def download_file(url: str, dest: Path, md5: str, progress: Progress | None = None,
+def download_file(url: str, dest: Path, md5: str, progress: DownloadProgress | None = None,
                   timeout: float = CONNECT_TIMEOUT) -> Path:
     """`url` to `dest`, through a temporary name that is renamed only once the MD5 matches."""
     try:
@@ -161,7 +161,7 @@ def download_file(url: str, dest: Path, md5: str, progress: Progress | None = No
     return dest
 
 
-def download(source: Source, folder: Path, progress: Progress | None = None,
+def download(source: Source, folder: Path, progress: DownloadProgress | None = None,
              timeout: float = CONNECT_TIMEOUT) -> Path:
     """All four files of `source` into `folder`, each from the first mirror that serves it intact."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,7 +183,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
 
 
 def load(name: str, data_dir: str | os.PathLike | None = None, offline: bool | None = None,
-         progress: Progress | None = None, notice: Callable[[str], None] | None = None) -> Dataset:
+         progress: DownloadProgress | None = None, notice: Callable[[str], None] | None = None) -> Dataset:
     """The dataset `name`, found as the module docstring says."""
     if name not in DATASETS:
         raise UsageProblem(f"unknown dataset {name!r} (choices: {', '.join(DATASETS)})")

@@ -41,3 +41,17 @@ def jsonable(obj: Any) -> Any:
 
 def dumps(obj: Any, indent: int | None = 2) -> str:
     return json.dumps(jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def revive(obj: Any) -> Any:
+    """The inverse of `jsonable` for numbers: the strings "nan", "inf" and "-inf" become floats again."""
+    if isinstance(obj, dict):
+        return {k: revive(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [revive(v) for v in obj]
+    if isinstance(obj, str):
+        return NON_FINITE.get(obj, obj)
+    return obj

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -64,18 +65,34 @@ def activation_figure(curves: Sequence[tuple], lo: float, hi: float, derivative:
 
 
 def curves_figure(results: Sequence[dict], metric: str, ylabel: str, title: str):
-    """One validation curve per activation, epoch on x (the article's loss and accuracy figures)."""
+    """One validation curve per activation, epoch on x (the article's loss and accuracy figures).
+    With several seeds: the mean per epoch, and a band from the lowest to the highest seed."""
     fig, (ax,) = _new_figure(1, width=7.5, height=4.8)
+    groups: dict[str, list[dict]] = {}
     for r in results:
-        epochs = [e["epoch"] for e in r["epochs"]]
-        values = [e[metric] for e in r["epochs"]]
-        label = r["activation"] + (" (diverged)" if r["diverged"] else "")
-        ax.plot(epochs, values, marker="o", linewidth=2, label=label)
+        groups.setdefault(r["activation"], []).append(r)
+    longest = 0
+    for name, runs in groups.items():
+        epochs = min(len(r["epochs"]) for r in runs)       # the epochs every seed reached
+        longest = max(longest, epochs)
+        x = np.arange(1, epochs + 1)
+        values = np.array([[e[metric] for e in r["epochs"][:epochs]] for r in runs], dtype=float)
+        diverged = sum(r["diverged"] for r in runs)
+        label = name + (f" ({len(runs)} seeds)" if len(runs) > 1 else "") + (" (diverged)" if diverged else "")
+        with warnings.catch_warnings():   # an epoch where every seed diverged is nan: drawn as a gap
+            warnings.simplefilter("ignore", RuntimeWarning)
+            (line,) = ax.plot(x, np.nanmean(values, axis=0) if epochs else [], marker="o", linewidth=2,
+                              label=label)
+            if len(runs) > 1 and epochs:
+                ax.fill_between(x, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=line.get_color(),
+                                alpha=0.2, linewidth=0)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    seeds = any(len(g) > 1 for g in groups.values())
     ax.grid(True, alpha=0.4)
-    if results and max(len(r["epochs"]) for r in results) <= 20:
-        ax.set_xticks(range(1, max(len(r["epochs"]) for r in results) + 1))
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    if 0 < longest <= 20:
+        ax.set_xticks(range(1, longest + 1))
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False,
+              title="mean over seeds;\nband: lowest to highest" if seeds else None)
     return fig

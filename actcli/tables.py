@@ -135,25 +135,66 @@ def _clip_caption(doc: dict, modes) -> str:
     return "; ".join(notes)
 
 
-def compare_table(results: list[dict], dataset: dict) -> Table:
-    """The summary of `actcli compare`, best test accuracy first."""
-    table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, "
-                        f"val {dataset['val']}, test {dataset['test']}")
-    any_diverged = any(r["diverged"] for r in results)
-    table.add_column("activation", no_wrap=True)
-    for column in ("test acc", "test loss", "best val", "img/s", "∇ first", "∇ last", "dead"):
-        table.add_column(column, justify="right")
-    if any_diverged:
-        table.add_column("note")
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
-    for r in sorted(results, key=lambda r: 1.0 if math.isnan(r["test_accuracy"]) else -r["test_accuracy"]):
-        last = r["epochs"][-1] if r["epochs"] else {}
-        speed = r["images_per_second"]
-        dead = last.get("dead_fraction")
-        note = f"diverged in epoch {r['diverged_epoch']}" if r["diverged"] else ""
-        row = [r["activation"], f"{100 * r['test_accuracy']:.2f}%", num(r["test_loss"], 4),
-               f"{100 * r['best_val_accuracy']:.2f}%", f"{speed:,.0f}", num(last.get("grad_norm_first", math.nan), 2),
-               num(last.get("grad_norm_last", math.nan), 2), "—" if dead is None else f"{100 * dead:.1f}%"]
-        table.add_row(*row, *([note] if any_diverged else []))
-    table.caption = "∇ first / last: mean ‖∂L/∂W‖₂ of the first conv and last dense layer in the last epoch"
+
+def _mean(values) -> float:
+    xs = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+def _plus_minus(est: dict, unit: str = "", digits: int = 2) -> str:
+    """'95.90 ± 0.25%' (mean ± half the interval), or the one value when there is no interval."""
+    if est["n"] == 0:
+        return "—"
+    if math.isnan(est["ci_low"]):
+        return f"{est['mean']:.{digits}f}{unit}"
+    return f"{est['mean']:.{digits}f} ± {(est['ci_high'] - est['ci_low']) / 2:.{digits}f}{unit}"
+
+
+def _difference(diff: dict | None) -> str:
+    """The paired difference as mean ± half its interval (a t-interval is symmetric)."""
+    if diff is None:
+        return "baseline"
+    if diff["n"] == 0:
+        return "—"
+    if math.isnan(diff["ci_low"]):
+        return f"{diff['mean']:+.2f}"
+    return f"{diff['mean']:+.2f} ± {(diff['ci_high'] - diff['ci_low']) / 2:.2f}"
+
+
+def compare_table(doc: dict) -> Table:
+    """The summary of `compare` and `report`, made for 80 columns: per activation, best mean test
+    accuracy first, with its 95% interval over seeds and the paired difference to the baseline.
+    (Test loss and images/s are in --json and summary.csv.)"""
+    from rich import box
+
+    dataset, st = doc["dataset"], doc["statistics"]
+    seeds = sorted({r["seed"] for r in doc["results"]})
+    table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
+                        f"test {dataset['test']}; {_count(doc['config']['epochs'], 'epoch')}, "
+                        f"{_count(len(seeds), 'seed')}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("activation", no_wrap=True)
+    for column in ("n", "test acc %", f"Δ vs {st['baseline']}", "verdict", "∇ first", "dead"):
+        table.add_column(column, justify="left" if column == "verdict" else "right",
+                         no_wrap=column != "verdict", min_width=19 if column == "verdict" else None)
+    by_name: dict[str, list[dict]] = {}
+    for r in doc["results"]:
+        by_name.setdefault(r["activation"], []).append(r)
+    for p in st["activations"]:
+        runs = by_name[p["activation"]]
+        lasts = [r["epochs"][-1] if r["epochs"] else {} for r in runs]
+        dead = _mean([e.get("dead_fraction") for e in lasts])
+        diff = p["vs_baseline"]
+        # the n column says how many seeds: "not distinguishable" alone fits 80 columns
+        verdict = "—" if diff is None else diff["verdict"].replace(f" with {diff['n']} seeds", "")
+        if p["diverged"]:
+            verdict += f"; diverged {p['diverged']}/{len(runs)}"
+        table.add_row(p["activation"], str(len(runs)), _plus_minus(p["test_accuracy_points"]), _difference(diff),
+                      verdict, num(_mean(e.get("grad_norm_first", math.nan) for e in lasts), 2),
+                      "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
+    table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
+                     "in points, by seed, ± half its 95% interval; ∇ first: mean ‖∂L/∂W‖₂ of the first "
+                     "conv layer in the last epoch; dead: units at 0 for a whole validation batch")
     return table

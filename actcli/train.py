@@ -1,4 +1,4 @@
-"""Train the article's CNN once per activation: one config, one plain loop, a history back.
+"""Train the article's CNN for one task (an activation and a seed): one config, one plain loop, a history back.
 
 Speed comes from plain choices, not clever code: batches are cut from one uint8 tensor that lives
 on the device (no Dataset, no per-image Python), channels_last, bf16 autocast where the hardware
@@ -10,39 +10,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from . import activations
-from .activations import ARTICLE_ACTIVATIONS
+from .config import Config
 from .data import Split
 from .errors import UsageProblem
 from .model import ArticleCNN
 
-
-
-@dataclass(frozen=True)
-class Config:
-    activations: tuple[str, ...] = ARTICLE_ACTIVATIONS
-    dataset: str = "mnist"
-    epochs: int = 5               # passes over the training images
-    batch_size: int = 128         # the article's
-    lr: float = 1e-3              # Adam, the article's (Keras' default)
-    clip: str = "value"           # 'value' (the article's Adam(clipvalue=0.5)), 'norm' or 'none'
-    clip_threshold: float = 0.5
-    seed: int = 0                 # same seed → same batch order for every activation (a paired comparison)
-    device: str = "auto"          # 'auto' picks CUDA when there is one
-    precision: str = "auto"       # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
-    limit: int | None = None      # use only this many training images (quick runs)
-    val_fraction: float = 0.1     # held out of the training images; the test set is touched once, at the end
-    eval_batch_size: int = 1000
-    log_every: int = 25           # steps between progress reports (each one reads a number off the device)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["Config", "DeviceData", "Epoch", "Result", "TrainingProgress", "resolve", "train"]
 
 
 @dataclass
@@ -62,6 +42,7 @@ class Epoch:
 @dataclass
 class Result:
     activation: str
+    seed: int = 0
     epochs: list[Epoch] = field(default_factory=list)
     test_loss: float = math.nan
     test_accuracy: float = math.nan
@@ -82,7 +63,8 @@ class Result:
         return max(accs) if accs else math.nan
 
     def to_dict(self) -> dict:
-        return {"activation": self.activation, "test_accuracy": self.test_accuracy, "test_loss": self.test_loss,
+        return {"activation": self.activation, "seed": self.seed, "test_accuracy": self.test_accuracy,
+                "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
                 "seconds": self.seconds, "images_per_second": self.images_per_second,
@@ -90,8 +72,11 @@ class Result:
 
 
 @dataclass
-class Progress:
+class TrainingProgress:
+    """Where one training task is, handed to `on_progress` every `log_every` steps."""
+
     activation: str
+    seed: int
     epoch: int
     epochs: int
     step: int
@@ -138,6 +123,12 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision not in ("fp32", "bf16"):
         raise UsageProblem(f"--precision must be auto, fp32 or bf16, not {precision!r}")
     return precision
+
+
+def resolve(cfg: Config) -> Config:
+    """`cfg` with 'auto' device and precision replaced by what this machine will use."""
+    device = resolve_device(cfg.device)
+    return replace(cfg, device=device, precision=resolve_precision(cfg.precision, device))
 
 
 def _autocast(device: str, precision: str):
@@ -212,18 +203,23 @@ def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
 
 
-def train(name: str, data: DeviceData, cfg: Config, device: str, precision: str,
-          on_progress: Callable[[Progress], None] | None = None) -> Result:
-    """Train one activation for cfg.epochs; evaluate on validation every epoch and on test once."""
+def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
+          on_progress: Callable[[TrainingProgress], None] | None = None) -> Result:
+    """Train one activation for cfg.epochs from `seed`; validate every epoch, test once at the end.
+
+    The seed fixes the initial weights, the batch order and the dropout masks: the same activation,
+    seed and config give the same numbers, whatever ran before in the process. `cfg` must be resolved
+    (see `resolve`)."""
+    device, precision = cfg.device, cfg.precision
     act = activations.get(name)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
-    torch.manual_seed(cfg.seed)                     # the same initial weights where the init is the same
-    order = torch.Generator(device="cpu").manual_seed(cfg.seed)  # the same batch order for every activation
+    torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
+    order = torch.Generator(device="cpu").manual_seed(seed)  # the same batch order for every activation
     model = ArticleCNN(act).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
-    result = Result(act.name, device=device, precision=precision)
+    result = Result(act.name, seed, device=device, precision=precision)
     n, B = len(data.train_y), cfg.batch_size
     steps = math.ceil(n / B)
     started = time.perf_counter()
@@ -254,8 +250,8 @@ def train(name: str, data: DeviceData, cfg: Config, device: str, precision: str,
             correct += (logits.detach().argmax(1) == yb).sum()
             if on_progress and ((step + 1) % cfg.log_every == 0 or step + 1 == steps):
                 seen, elapsed = min((step + 1) * B, n), time.perf_counter() - t0
-                on_progress(Progress(act.name, epoch, cfg.epochs, step + 1, steps, loss_sum.item() / seen,
-                                     seen / elapsed, elapsed))
+                on_progress(TrainingProgress(act.name, seed, epoch, cfg.epochs, step + 1, steps,
+                                             loss_sum.item() / seen, seen / elapsed, elapsed))
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n   # one sync per epoch
         if device == "cuda":
             torch.cuda.synchronize()

@@ -30,9 +30,8 @@ def rss_mb() -> float:
 def training_seconds(dataset, images: int, epochs: int, activations: tuple[str, ...]) -> float:
     split = data.split(dataset, 0.1, limit=images)
     on_device = train.DeviceData(split, "cpu")
-    cfg = train.Config(epochs=epochs, activations=activations)
-    return sum(e.seconds for name in activations
-               for e in train.train(name, on_device, cfg, "cpu", "fp32").epochs)
+    cfg = train.Config(epochs=epochs, device="cpu", precision="fp32")
+    return sum(e.seconds for name in activations for e in train.train(name, on_device, cfg).epochs)
 
 
 def main() -> None:
@@ -59,13 +58,13 @@ def main() -> None:
 
     split = data.split(dataset, 0.1, limit=args.base)
     readings = []
-    cfg = train.Config(epochs=8, activations=("relu",))
+    cfg = train.Config(epochs=8, device="cpu", precision="fp32")
 
     def at_epoch_end(p):
         if p.step == p.steps:
             readings.append(rss_mb())
 
-    train.train("relu", train.DeviceData(split, "cpu"), cfg, "cpu", "fp32", at_epoch_end)
+    train.train("relu", train.DeviceData(split, "cpu"), cfg, on_progress=at_epoch_end)
     print("\nresident memory at the end of each epoch (MB): " + ", ".join(f"{r:.0f}" for r in readings))
     print(f"growth from epoch 2 to epoch 8: {readings[-1] - readings[1]:+.1f} MB")
 

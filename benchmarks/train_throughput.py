@@ -96,8 +96,8 @@ def reference_run(split, epochs: int, device: str, seed: int) -> tuple[float, fl
 
 
 def actcli_run(split, epochs: int, device: str, seed: int, precision: str) -> tuple[float, float]:
-    cfg = train.Config(epochs=epochs, seed=seed, activations=("relu",))
-    result = train.train("relu", train.DeviceData(split, device), cfg, device, precision)
+    cfg = train.Config(epochs=epochs, device=device, precision=precision)
+    result = train.train("relu", train.DeviceData(split, device), cfg, seed)
     seconds = sum(e.seconds for e in result.epochs)
     return len(split.train_y) * epochs / seconds, result.test_accuracy
 

@@ -27,3 +27,18 @@ def write_mnist_like(folder, n_train=300, n_test=100, seed=0, gz=True):
         write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", x)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", y)
     return folder
+
+
+def interrupt_training(monkeypatch, at_call=2):
+    """Make the `at_call`-th task's training raise KeyboardInterrupt, as a Ctrl-C in it would."""
+    from actcli import train
+
+    real, calls = train.train, []
+
+    def train_or_interrupt(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == at_call:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train", train_or_interrupt)

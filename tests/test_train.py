@@ -17,9 +17,9 @@ def tiny(tmp_path_factory):
     return data.split(data.load("mnist", folder), 0.1)
 
 
-def run(tiny, name="relu", **kw):
-    cfg = train.Config(epochs=kw.pop("epochs", 2), **kw)
-    return train.train(name, train.DeviceData(tiny, "cpu"), cfg, "cpu", "fp32")
+def run(tiny, name="relu", seed=0, **kw):
+    cfg = train.Config(epochs=kw.pop("epochs", 2), device="cpu", precision="fp32", **kw)
+    return train.train(name, train.DeviceData(tiny, "cpu"), cfg, seed)
 
 
 def test_it_learns_and_measures(tiny):
@@ -76,6 +76,6 @@ def test_device_and_precision():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_path(tiny):
-    cfg = train.Config(epochs=1)
-    r = train.train("relu", train.DeviceData(tiny, "cuda"), cfg, "cuda", train.resolve_precision("auto", "cuda"))
+    cfg = train.resolve(train.Config(epochs=1, device="cuda"))
+    r = train.train("relu", train.DeviceData(tiny, "cuda"), cfg)
     assert r.device == "cuda" and r.test_accuracy > 0.5

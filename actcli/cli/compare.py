@@ -1,9 +1,11 @@
-"""`compare`: the article's experiment, the CNN trained once per activation."""
+"""`compare` and `report`: the article's experiment over seeds, and its summary from a run folder.
+
+Both end in `_finish`: the statistics, the table, the figures and the summary files come from the
+same code whether the results were just trained or read back from disk.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 import time
 from pathlib import Path
@@ -11,15 +13,29 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
+from ..config import DEFAULT_SEED, DEFAULTS
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from . import cli
-from ._common import ACTIVATIONS, emit_json, json_option
+from ._common import ACTIVATIONS, console, emit_json, json_option
 
-SUMMARY_FIELDS = ("activation", "test_accuracy", "test_loss", "best_val_accuracy", "diverged", "diverged_epoch",
-                  "epochs", "seconds", "images_per_second", "grad_norm_first", "grad_norm_last", "dead_fraction")
+
+class SeedsType(click.ParamType):
+    """`0-4`, `0,3,7` or a mix such as `0-2,5`."""
+
+    name = "seeds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        from ..experiment import parse_seeds
+
+        try:
+            return parse_seeds(value)
+        except UsageProblem as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class Reporter:
@@ -32,6 +48,8 @@ class Reporter:
         self.console = Console(stderr=True)
         self.bar = None
         self.task = None
+        self.count = ""
+        self.seeds = False
         if not quiet and self.console.is_terminal:
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -53,11 +71,15 @@ class Reporter:
         elif total and done == total:
             self.console.print(f"downloaded {name} ({done / 1e6:.1f} MB)", highlight=False)
 
+    def start(self, task, i: int, n: int) -> None:
+        self.count = f"[{i}/{n}] " if n > 1 else ""
+
     def __call__(self, p) -> None:
         if self.quiet:
             return
         info = f"loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
-        title = f"{p.activation:10} epoch {p.epoch}/{p.epochs}"
+        seed = f" seed {p.seed}" if self.seeds else ""
+        title = f"{self.count}{p.activation:10}{seed} epoch {p.epoch}/{p.epochs}"
         if self.bar is not None:
             if self.task is None or self.bar.tasks[self.task].description != title:
                 self.task = self.bar.add_task(title, total=p.steps, info=info)
@@ -70,122 +92,177 @@ class Reporter:
             self.bar.stop()
 
 
-def summary_csv(results: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        last = r["epochs"][-1] if r["epochs"] else {}
-        writer.writerow({**{k: r[k] for k in SUMMARY_FIELDS if k in r}, "epochs": len(r["epochs"]),
-                         **{k: last.get(k) for k in ("grad_norm_first", "grad_norm_last", "dead_fraction")}})
-    return buffer.getvalue()
+def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = None) -> None:
+    """Write the summaries and figures to `out` (when given), then print the document or the table."""
+    from ..experiment import summary_csv
+    from ..markdown import report_markdown
+
+    if out is not None:
+        # the numbers first: a figure that cannot be drawn must not cost the summary
+        atomic_write_text(out / "history.json", dumps(doc))
+        atomic_write_text(out / "summary.csv", summary_csv(doc))
+        figures = _write_figures(out, doc["results"])
+        atomic_write_text(out / "report.md", report_markdown(doc, figures))
+    if as_json:
+        emit_json({**doc, **(extra or {})})
+    else:
+        from ..tables import compare_table
+
+        if doc["results"]:
+            console().print(compare_table(doc))
 
 
-def write_figures(out: Path, results: list[dict]) -> None:
+def _write_figures(out: Path, results: list[dict]) -> list[str]:
+    """Draw the figures into `out`; the names of those written."""
     from ..plots import curves_figure
 
+    names = []
     for name, metric, ylabel in (("accuracy.png", "val_accuracy", "validation accuracy"),
                                  ("loss.png", "val_loss", "validation loss (cross-entropy)")):
         fig = curves_figure(results, metric, ylabel, f"{ylabel} per epoch")
         atomic_write(out / name, lambda handle, fig=fig: fig.savefig(handle, format="png", dpi=120))
+        names.append(name)
+    return names
 
 
 @cli.command()
 @click.option("--activations", "names", type=ACTIVATIONS, default=",".join(ARTICLE_ACTIVATIONS),
-              show_default=True, help="Comma list of activations, trained one after another.")
-@click.option("--dataset", type=click.Choice(DATASETS), default="mnist", show_default=True,
+              show_default=True, help="Comma list of activations.")
+@click.option("--seeds", type=SeedsType(), help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
+              "The same seed gives every activation the same batch order (a paired comparison).")
+@click.option("--seed", type=click.IntRange(min=0), help=f"A single seed (default {DEFAULT_SEED}); "
+              "the same as --seeds N.")
+@click.option("--baseline", help="The activation the others are compared with, paired by seed "
+              "(default: the best mean test accuracy).")
+@click.option("--dataset", type=click.Choice(DATASETS), default=DEFAULTS.dataset, show_default=True,
               help="mnist: --data-dir, else a download, else the bundled sample; mnist-sample: 5,000 "
                    "real digits shipped with actcli; fashion-mnist: --data-dir or Debian's package.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where IDX files are looked for and "
               "downloaded to. Default: $ACTCLI_DATA_DIR, else ~/.cache/actcli.")
 @click.option("--offline", is_flag=True, help="Never download (also ACTCLI_OFFLINE=1).")
-@click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="The same seed gives every activation the same batch order (a paired comparison).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
-              help="auto: bf16 autocast where the CPU or GPU has native bf16, else fp32.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device, show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=DEFAULTS.precision,
+              show_default=True, help="auto: bf16 autocast where the CPU or GPU has native bf16, else fp32.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only N training images (quick runs).")
 @click.option("--clip-norm", type=click.FloatRange(min=0, min_open=True),
-              help="Clip the gradient's global norm instead of each value at 0.5 (the article's).")
+              help=f"Clip the gradient's global norm instead of each value at {DEFAULTS.clip_threshold:g} "
+                   "(the article's).")
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
-              help="Folder for the figures and results. Default: runs/compare-<timestamp>.")
+              help="The run folder. Default: runs/compare-<timestamp>. Run the same command with the "
+                   "same folder again to finish an interrupted run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @json_option
-def compare(names, dataset, data_dir, offline, epochs, batch_size, lr, seed, device, precision, limit,
-            clip_norm, no_clip, output, quiet, as_json) -> None:
-    """Train the article's MNIST CNN once per activation and compare them.
+def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device, precision,
+            limit, clip_norm, no_clip, output, quiet, as_json) -> None:
+    """Train the article's MNIST CNN once per activation and seed, and compare them fairly.
 
     Categorical cross-entropy and real accuracy (the article's binary cross-entropy made every
     curve read ≈ 0.998); validation held out of the training set, the test set used once at the
-    end; Adam with clipping by value 0.5, as the article's Adam(clipvalue=0.5). Writes
-    accuracy.png, loss.png, history.json, summary.csv and config.json to the output folder.
-    Ctrl-C keeps the activations that finished (exit 130).
+    end; Adam with clipping by value 0.5, as the article's Adam(clipvalue=0.5). With several seeds
+    the table gives each activation's mean test accuracy with its 95% interval, and its paired
+    difference to the baseline with a verdict: better, worse, or not distinguishable.
+
+    Each task's result is saved in the run folder the moment it ends; Ctrl-C keeps what finished
+    (exit 130), and the same command with the same -o runs only the missing tasks. Writes
+    config.json, results/, history.json, summary.csv, report.md, accuracy.png and loss.png.
 
     \b
     Example:
       actcli compare --epochs 5
+      actcli compare --epochs 5 --seeds 0-4 -o runs/five-seeds
       actcli compare --dataset fashion-mnist --activations relu,gelu --epochs 1 --json
     """
     if clip_norm is not None and no_clip:
         raise UsageProblem("give --clip-norm or --no-clip, not both")
+    if seeds is not None and seed is not None:
+        raise UsageProblem("give --seeds or --seed, not both")
+    seeds = seeds or (DEFAULT_SEED if seed is None else seed,)
+    activation_names = [a.name for a in names]
+    if baseline is not None:
+        from .. import activations
+
+        baseline = activations.get(baseline).name
+        if baseline not in activation_names:
+            raise UsageProblem(f"--baseline {baseline!r} is not in --activations ({', '.join(activation_names)})")
     from torch import __version__ as torch_version
 
     from .. import __version__
-    from .. import data as datasets
+    from .. import experiment
     from .. import train as training
+    from ..config import Config
 
-    device = training.resolve_device(device)          # usage errors before any work
-    precision_used = training.resolve_precision(precision, device)
+    config = training.resolve(Config(                 # usage errors (no CUDA, say) before any work
+        dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
+        clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
+        clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
+        device=device, precision=precision, limit=limit))
     out = Path(output or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
-    config = training.Config(
-        activations=tuple(a.name for a in names), dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
-        clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
-        clip_threshold=clip_norm if clip_norm is not None else 0.5, seed=seed, device=device,
-        precision=precision_used, limit=limit)
 
     report = Reporter(quiet)
-    if precision_used == "bf16" and not training.native_bf16(device):
-        report.notice(f"this {device} has no native bf16: it is emulated and far slower than fp32")
+    report.seeds = len(seeds) > 1
+    if config.precision == "bf16" and not training.native_bf16(config.device):
+        report.notice(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
+    tasks = experiment.plan(activation_names, seeds)
     try:
-        loaded = datasets.load(dataset, data_dir, offline=True if offline else None,
-                               progress=report.download, notice=report.notice)
-        split = datasets.split(loaded, config.val_fraction, limit, seed=0)
-        info = {"name": loaded.name, "requested": dataset, "source": loaded.source, **split.sizes()}
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "config.json", dumps({"config": config.to_dict(), "dataset": info,
-                                                      "actcli": __version__, "torch": torch_version}))
-        on_device = training.DeviceData(split, device)
-        results = []
-        doc = {"config": config.to_dict(), "dataset": info, "results": results, "interrupted": False,
-               "output": str(out)}
-        try:
-            for name in config.activations:
-                results.append(training.train(name, on_device, config, device, precision_used, report).to_dict())
-                atomic_write_text(out / "history.json", dumps(doc))
-                atomic_write_text(out / "summary.csv", summary_csv(results))
-        except KeyboardInterrupt:
-            doc["interrupted"] = True
+        split, info = experiment.load_data(config, data_dir, offline=True if offline else None,
+                                           progress=report.download, notice=report.notice)
+        folder = experiment.RunFolder.open(out, experiment.header(config, info, {"actcli": __version__,
+                                                                              "torch": torch_version}))
+        existing = folder.results()
+        done = [t for t in tasks if t in existing]
+        if done:
+            report.notice(f"{out}: {len(done)} of {len(tasks)} tasks already done; running the other "
+                          f"{len(tasks) - len(done)}")
+        outcome = experiment.run(tasks, folder, split, config, on_progress=report, on_start=report.start)
     finally:
         report.close()
-    interrupted = doc["interrupted"]
-    if results:
-        write_figures(out, results)
-    if as_json:
-        emit_json(doc)
-    else:
-        from ..tables import compare_table
-        from ._common import console
-
-        if results:
-            console().print(compare_table(results, info))
-        click.echo(f"{'interrupted: kept' if interrupted else 'wrote'} {len(results)} of "
-                   f"{len(config.activations)} activations to {out}/")
-    if interrupted:
+    results = {t: r for t, r in folder.results().items() if t in set(tasks)}
+    doc = experiment.summarize(folder.header(), results, baseline)
+    _finish(doc, out, as_json, {"run": {**outcome.to_dict(), "output": str(out)}})
+    if not as_json:
+        click.echo(f"{'interrupted: kept' if outcome.interrupted else 'wrote'} {len(results)} of "
+                   f"{len(tasks)} tasks to {out}/")
+    if outcome.interrupted:
         sys.exit(130)
+
+
+@cli.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--baseline", help="The activation the others are compared with (default: the best mean).")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Write the merged run folder here (config.json, results/, summaries, figures). "
+                   "Default: the folder itself when one is given; nothing is written for several.")
+@json_option
+def report(folders, baseline, output, as_json) -> None:
+    """The table, statistics and figures of finished runs, from their folders, without training.
+
+    Several folders whose configs agree (seeds 0-2 run on one machine, 3-5 on another) are merged;
+    folders whose configs differ are an error that names the keys.
+
+    \b
+    Example:
+      actcli report runs/five-seeds
+      actcli report runs/seeds-0-2 runs/seeds-3-5 -o runs/merged --json
+    """
+    from .. import activations, experiment
+
+    if baseline is not None:
+        baseline = activations.get(baseline).name
+    head, results = experiment.merge([experiment.RunFolder(f) for f in folders])
+    doc = experiment.summarize(head, results, baseline)
+    out = Path(output) if output else (Path(folders[0]) if len(folders) == 1 else None)
+    if output:
+        merged = experiment.RunFolder.open(out, head)
+        for task, result in results.items():
+            merged.save(task, result)
+    _finish(doc, out, as_json)
+    if not as_json:
+        where = f"; wrote the summaries to {out}/" if out else ""
+        click.echo(f"{len(results)} tasks from {len(folders)} folder{'s' * (len(folders) > 1)}{where}")

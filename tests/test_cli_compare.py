@@ -2,14 +2,14 @@
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
-from actcli import train
 
-from helpers import one_line_error, write_mnist_like
+from helpers import interrupt_training, one_line_error, write_mnist_like
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -25,28 +25,55 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
                     "-o", out, "--json", "--seed", "1")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc) >= {"config", "dataset", "results"}
+    assert set(doc) == {"config", "dataset", "results", "statistics", "run"}
     assert doc["dataset"] == {"name": "mnist", "requested": "mnist", "source": str(tiny_dir),
                               "train": 360, "val": 40, "test": 100}
-    assert [r["activation"] for r in doc["results"]] == ["relu", "sigmoid"]
+    assert [(r["activation"], r["seed"]) for r in doc["results"]] == [("relu", 1), ("sigmoid", 1)]
     r = doc["results"][0]
-    assert set(r) >= {"activation", "test_accuracy", "test_loss", "best_val_accuracy", "diverged", "epochs"}
+    assert set(r) >= {"activation", "seed", "test_accuracy", "test_loss", "best_val_accuracy", "diverged", "epochs"}
     assert set(r["epochs"][0]) >= {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds",
                                    "images_per_second", "grad_norm_first", "grad_norm_last", "dead_fraction"}
     assert doc["config"]["precision"] in ("fp32", "bf16") and doc["config"]["clip"] == "value"
+    assert doc["statistics"]["baseline"] == "relu"
+    assert doc["statistics"]["activations"][1]["vs_baseline"]["verdict"] == "no interval with 1 seed"
+    assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "interrupted": False, "output": str(out)}
     assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "config.json", "history.json",
-                                                    "loss.png", "summary.csv"]
-    assert json.loads((out / "history.json").read_text())["results"] == doc["results"]
+                                                    "loss.png", "report.md", "results", "summary.csv"]
+    report = (out / "report.md").read_text()
+    assert "| relu | 1 |" in report and "no interval can be given" in report
+    linked = re.findall(r"\]\(([^)]+)\)", report)
+    assert linked == ["accuracy.png", "loss.png"] and all((out / name).is_file() for name in linked)
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["relu-seed1.json", "sigmoid-seed1.json"]
+    history = json.loads((out / "history.json").read_text())
+    assert history == {k: v for k, v in doc.items() if k != "run"}
     rows = list(csv.DictReader((out / "summary.csv").open()))
-    assert [row["activation"] for row in rows] == ["relu", "sigmoid"]
+    assert [(row["activation"], row["seed"]) for row in rows] == [("relu", "1"), ("sigmoid", "1"), ("relu", "all"),
+                                                                  ("sigmoid", "all")]
     assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
+
+
+def test_seeds_statistics_and_resume(invoke, tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    args = ("compare", "--data-dir", tiny_dir, "--activations", "relu,elu", "--epochs", "1", "-o", out)
+    first = json.loads(invoke(*args, "--seeds", "0-1", "--json", "-q").stdout)
+    assert first["run"]["ran"] == 4
+    acc = first["statistics"]["activations"][0]["test_accuracy_points"]
+    assert acc["n"] == 2 and acc["ci_low"] <= acc["mean"] <= acc["ci_high"]
+    more = invoke(*args, "--seeds", "0-2", "--baseline", "elu")
+    assert more.exit_code == 0, more.stderr
+    assert "4 of 6 tasks already done; running the other 2" in more.stderr
+    assert "Δ vs elu" in more.stdout and "wrote 6 of 6 tasks" in more.stdout
+    assert len(list((out / "results").iterdir())) == 6
+    other = invoke(*args, "--seeds", "0", "--lr", "0.01")
+    assert "holds a run with another config: lr (0.001 ≠ 0.01)" in one_line_error(other)
 
 
 def test_text_output_and_plain_progress(invoke, tiny_dir, tmp_path):
     result = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu", "--epochs", "1", "-o", tmp_path)
     assert result.exit_code == 0
-    assert "activation" in result.stdout and "│ relu" in result.stdout
-    assert f"wrote 1 of 1 activations to {tmp_path}/" in result.stdout
+    assert "activation" in result.stdout and "1 epoch, 1 seed" in result.stdout
+    assert any(line.split()[:2] == ["relu", "1"] for line in result.stdout.splitlines())   # name, n
+    assert f"wrote 1 of 1 tasks to {tmp_path}/" in result.stdout
     assert "relu       epoch 1/1  loss" in result.stderr and " s\n" in result.stderr  # a plain line per epoch
     quiet = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu", "--epochs", "1", "-o", tmp_path, "-q")
     assert quiet.stderr == ""
@@ -67,23 +94,14 @@ def test_divergence_marks_one_and_the_others_go_on(invoke, tiny_dir, tmp_path):
 
 
 def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
-    real = train.train
-    calls = []
-
-    def interrupted_second(name, *args, **kwargs):
-        calls.append(name)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(train, "train", interrupted_second)
+    interrupt_training(monkeypatch, at_call=2)
     result = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu,elu,gelu", "--epochs", "1",
                     "-o", tmp_path)
     assert result.exit_code == 130
     assert "interrupted: kept 1 of 3" in result.stdout
     history = json.loads((tmp_path / "history.json").read_text())
     assert [r["activation"] for r in history["results"]] == ["relu"]
-    assert (tmp_path / "accuracy.png").exists() and not list(tmp_path.glob(".*.part"))
+    assert (tmp_path / "accuracy.png").exists() and not list(tmp_path.rglob(".*.part"))
 
 
 @pytest.mark.parametrize("args, says", [
@@ -94,6 +112,14 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--dataset", "cifar"], "cifar"),
     (["--clip-norm", "1", "--no-clip"], "not both"),
     (["--lr", "0"], "0"),
+    (["--seeds", "3-1"], "a range goes up"),
+    (["--seeds", "a"], "'a' is not a seed"),
+    (["--seeds", ""], "got nothing"),
+    (["--seeds", "0,1,1"], "seed 1 given twice"),
+    (["--seeds", "0-2", "--seed", "1"], "not both"),
+    (["--seed", "-1"], "-1"),
+    (["--activations", "relu,elu", "--baseline", "gelu"], "--baseline 'gelu' is not in --activations"),
+    (["--baseline", "gelo"], "did you mean 'gelu'?"),
 ])
 def test_usage_errors_before_any_work(invoke, tmp_path, args, says):
     assert says in one_line_error(invoke("compare", "-o", tmp_path / "never", *args))
@@ -135,30 +161,53 @@ def test_compare_on_cuda(invoke, tiny_dir, tmp_path):
     assert doc["config"]["device"] == "cuda" and doc["results"][0]["device"] == "cuda"
 
 
-def test_real_sigint_keeps_the_finished_activations(tmp_path):
-    """A real Ctrl-C (SIGINT) to a real process, once the first activation's results are on disk."""
+def start_compare(out, folder, *args):
     import os
-    import signal
     import subprocess
     import sys
+
+    return subprocess.Popen([sys.executable, "-m", "actcli", "compare", "--data-dir", str(folder), "--epochs", "2",
+                             "-o", str(out), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ACTCLI_OFFLINE": "1"})
+
+
+def wait_for_results(proc, out, count=1, timeout=120):
     import time
 
+    deadline = time.monotonic() + timeout
+    while len(list((out / "results").glob("*.json"))) < count:
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "timeout"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_rest(tmp_path, how):
+    """A real Ctrl-C (SIGINT) or SIGKILL to a real process once the first task is saved; then the same
+    command again runs only the tasks that are missing."""
+    import signal
+
     out = tmp_path / "run"
-    # relu finishes in a few seconds; elu, as long again, is what the signal interrupts
-    folder = write_mnist_like(tmp_path / "d", n_train=2000, n_test=100)
-    proc = subprocess.Popen([sys.executable, "-m", "actcli", "compare", "--data-dir", str(folder),
-                             "--activations", "relu,elu", "--epochs", "3", "-o", str(out), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "ACTCLI_OFFLINE": "1"})
-    deadline = time.monotonic() + 120
-    while not (out / "history.json").exists():
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "timeout"
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    folder = write_mnist_like(tmp_path / "d", n_train=1500, n_test=100)   # a task takes a second or two
+    args = ("--activations", "relu,elu", "--seeds", "0-1")
+    proc = start_compare(out, folder, *args, "-q")
+    wait_for_results(proc, out)
+    proc.send_signal(getattr(signal, how))
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert "interrupted: kept 1 of 2" in stdout
-    history = json.loads((out / "history.json").read_text())
-    assert [r["activation"] for r in history["results"]] == ["relu"]
-    assert (out / "accuracy.png").exists() and not list(out.glob(".*.part"))
+    kept = sorted(p.name for p in (out / "results").glob("*.json"))
+    assert 1 <= len(kept) < 4 and not list(out.rglob(".*.part"))
+    if how == "SIGINT":
+        assert proc.returncode == 130, stderr
+        assert "Traceback" not in stderr and f"interrupted: kept {len(kept)} of 4" in stdout
+        assert (out / "history.json").exists() and (out / "accuracy.png").exists()
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    before = {name: (out / "results" / name).read_bytes() for name in kept}
+    again = start_compare(out, folder, *args, "--json")
+    stdout, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr
+    assert f"{len(kept)} of 4 tasks already done; running the other {4 - len(kept)}" in stderr
+    run = json.loads(stdout)["run"]
+    assert (run["ran"], run["skipped"]) == (4 - len(kept), len(kept))
+    assert {name: (out / "results" / name).read_bytes() for name in kept} == before   # not trained again
+    assert len(list((out / "results").glob("*.json"))) == 4

@@ -1,0 +1,44 @@
+"""How each training task is run: one typed config, the one place every default lives.
+
+A task is one activation trained with one seed; its result depends only on the activation, the seed
+and this config. The CLI's options take their defaults from here, and `config.json` in a run folder
+is this config as it was run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+# The seed a single run uses when none is given.
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    dataset: str = "mnist"
+    epochs: int = 5               # passes over the training images
+    batch_size: int = 128         # the article's
+    lr: float = 1e-3              # Adam, the article's (Keras' default)
+    clip: str = "value"           # 'value' (the article's Adam(clipvalue=0.5)), 'norm' or 'none'
+    clip_threshold: float = 0.5   # the article's clipvalue
+    limit: int | None = None      # use only this many training images (quick runs)
+    val_fraction: float = 0.1     # held out of the training images; the test set is touched once, at the end
+    device: str = "auto"          # 'auto' picks CUDA when there is one
+    precision: str = "auto"       # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
+    eval_batch_size: int = 1000
+    log_every: int = 25           # steps between progress reports (each one reads a number off the device)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+DEFAULTS = Config()
+
+# Keys that do not change what a task computes: a run folder may be resumed, or merged with another,
+# where only these differ. (A CPU and a GPU give the same experiment, not the same last digits.)
+RUN_ONLY_KEYS = frozenset({"device", "log_every"})

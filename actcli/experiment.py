@@ -1,0 +1,328 @@
+"""The article's experiment as tasks: one per activation × seed, each saved the moment it ends.
+
+A run folder holds `config.json` (written first: the config, the dataset and the versions), one
+`results/<activation>-seed<N>.json` per finished task, and the summaries made from them. Running
+the same plan into the same folder again runs only the missing tasks; a folder whose config differs
+is refused, naming the keys. A task's numbers depend only on its activation, its seed and the config,
+so they are the same run alone, inside a bigger run, or resumed.
+
+    from actcli import experiment
+    from actcli.config import Config
+    cfg = Config(dataset="mnist-sample", epochs=5)
+    split, dataset = experiment.load_data(cfg)
+    folder = experiment.RunFolder.open("runs/demo", experiment.header(cfg, dataset))
+    experiment.run(experiment.plan(["relu", "gelu"], seeds=[0, 1, 2]), folder, split, cfg)
+    doc = experiment.summarize(folder.header(), folder.results())
+
+(examples/seeds_experiment.py runs this.) Nothing here imports torch until a task is trained, so `report` starts fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from . import stats
+from .config import RUN_ONLY_KEYS, Config
+from .errors import DataError, UsageProblem
+from .files import atomic_write_text
+from .jsonout import dumps, revive
+
+CONFIG_FILE = "config.json"
+RESULTS_DIR = "results"
+# Dataset facts that must agree between folders; where the files were read from need not.
+DATASET_KEYS = ("name", "train", "val", "test")
+MAX_SEEDS = 10_000
+
+
+@dataclass(frozen=True, order=True)
+class Task:
+    activation: str
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.activation}-seed{self.seed}"
+
+
+def plan(activations: Iterable[str], seeds: Iterable[int]) -> list[Task]:
+    """Every activation for the first seed, then every activation for the next: an interrupted run
+    leaves complete paired sets."""
+    names = list(activations)
+    return [Task(a, s) for s in seeds for a in names]
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """'0-4' → (0, 1, 2, 3, 4); '0,3,7' → (0, 3, 7); ranges and single seeds may be mixed."""
+    items = [s.strip() for s in str(text).split(",")]
+    if not any(items):
+        raise UsageProblem("expected seeds such as 0-4 or 0,3,7, got nothing")
+    seeds: list[int] = []
+    for item in items:
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", item)
+        if not m:
+            raise UsageProblem(f"{item!r} is not a seed or a range of seeds (such as 0-4 or 0,3,7)")
+        lo = int(m[1])
+        hi = int(m[2]) if m[2] is not None else lo
+        if hi < lo:
+            raise UsageProblem(f"{item!r}: a range goes up (write {hi}-{lo})")
+        if len(seeds) + hi - lo + 1 > MAX_SEEDS:
+            raise UsageProblem(f"{item!r}: more than {MAX_SEEDS:,} seeds")
+        seeds.extend(range(lo, hi + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise UsageProblem(f"seed {', '.join(map(str, repeated))} given twice")
+    return tuple(seeds)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run folder
+# ---------------------------------------------------------------------------------------------
+
+def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = None) -> dict:
+    """What config.json holds: the config with 'auto' resolved (the device and precision used), the
+    dataset as loaded, the versions."""
+    from .train import resolve
+
+    return {"config": resolve(cfg).to_dict(), "dataset": dict(dataset),
+            **({"versions": dict(versions)} if versions else {})}
+
+
+def differences(a: Mapping, b: Mapping) -> list[str]:
+    """The keys in which two headers describe different experiments, as 'key (a ≠ b)'."""
+    out = []
+    ca, cb = a.get("config", {}), b.get("config", {})
+    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS):
+        if ca.get(key) != cb.get(key):
+            out.append(f"{key} ({ca.get(key)!r} ≠ {cb.get(key)!r})")
+    da, db = a.get("dataset", {}), b.get("dataset", {})
+    for key in DATASET_KEYS:
+        if da.get(key) != db.get(key):
+            out.append(f"dataset {key} ({da.get(key)!r} ≠ {db.get(key)!r})")
+    return out
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        doc = revive(json.loads(path.read_text(encoding="utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a JSON document ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return doc
+
+
+def _check_result(path: Path, doc: dict) -> Task:
+    try:
+        task = Task(str(doc["activation"]), int(doc["seed"]))
+        if not isinstance(doc["epochs"], list) or "test_accuracy" not in doc:
+            raise KeyError("epochs")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: not a task result (missing or bad {exc})") from exc
+    if path.name != f"{task.key}.json":
+        raise DataError(f"{path}: holds the task {task.key}, not what its name says")
+    return task
+
+
+class RunFolder:
+    """One experiment's folder: config.json, results/<task>.json, and the summaries."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, path: str | Path, head: Mapping) -> RunFolder:
+        """Create the folder with `head` as its config.json, or check an existing one agrees with it."""
+        folder = cls(path)
+        if folder.path.exists() and not folder.path.is_dir():
+            raise UsageProblem(f"{str(folder.path)!r} is a file, not a folder")
+        if (folder.path / CONFIG_FILE).exists():
+            differ = differences(folder.header(), head)
+            if differ:
+                raise UsageProblem(f"{folder.path} holds a run with another config: {'; '.join(differ)} "
+                                   "(use another output folder)")
+        else:
+            (folder.path / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
+            atomic_write_text(folder.path / CONFIG_FILE, dumps(head))
+        (folder.path / RESULTS_DIR).mkdir(exist_ok=True)
+        return folder
+
+    def header(self) -> dict:
+        path = self.path / CONFIG_FILE
+        if not path.is_file():
+            raise DataError(f"{self.path}: no {CONFIG_FILE}, so not a run folder of actcli compare")
+        head = _read_json(path)
+        if not isinstance(head.get("config"), dict) or not isinstance(head.get("dataset"), dict):
+            raise DataError(f"{path}: no 'config' or 'dataset' in it")
+        return head
+
+    def results(self) -> dict[Task, dict]:
+        """Every finished task's result, by task."""
+        out = {}
+        for path in sorted((self.path / RESULTS_DIR).glob("*.json")):
+            doc = _read_json(path)
+            out[_check_result(path, doc)] = doc
+        return out
+
+    def save(self, task: Task, result: Mapping) -> Path:
+        return atomic_write_text(self.path / RESULTS_DIR / f"{task.key}.json", dumps(result))
+
+
+def merge(folders: Sequence[RunFolder]) -> tuple[dict, dict[Task, dict]]:
+    """One header and every task of several run folders whose configs agree (else an error naming
+    the keys). A task found in two folders must hold the same numbers in both."""
+    head = folders[0].header()
+    results: dict[Task, dict] = {}
+    origin: dict[Task, Path] = {}
+    for folder in folders:
+        other = folder.header()
+        differ = differences(head, other)
+        if differ:
+            raise UsageProblem(f"{folders[0].path} and {folder.path} hold different experiments: "
+                               + "; ".join(differ))
+        for task, result in folder.results().items():
+            if task in results and results[task] != result:
+                raise UsageProblem(f"task {task.key} is in both {origin[task]} and {folder.path}, "
+                                   "with different numbers")
+            results.setdefault(task, result)
+            origin.setdefault(task, folder.path)
+    if not results:
+        raise DataError(f"no finished tasks in {', '.join(str(f.path / RESULTS_DIR) for f in folders)}")
+    return head, results
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+def load_data(cfg: Config, data_dir=None, offline: bool | None = None, progress=None, notice=None):
+    """(the split every task trains on, the dataset's description). The split is the same for every
+    task and every seed: a fixed draw holds the validation images out."""
+    from . import data
+
+    loaded = data.load(cfg.dataset, data_dir, offline=offline, progress=progress, notice=notice)
+    split = data.split(loaded, cfg.val_fraction, cfg.limit, seed=0)
+    return split, {"name": loaded.name, "requested": cfg.dataset, "source": loaded.source, **split.sizes()}
+
+
+@dataclass
+class Outcome:
+    """What one `run` did: tasks trained, tasks found already done, whether Ctrl-C stopped it."""
+
+    ran: list[Task] = field(default_factory=list)
+    skipped: list[Task] = field(default_factory=list)
+    pending: list[Task] = field(default_factory=list)
+    interrupted: bool = False
+
+    def to_dict(self) -> dict:
+        return {"ran": len(self.ran), "skipped": len(self.skipped), "not_run": len(self.pending),
+                "interrupted": self.interrupted}
+
+
+def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, on_progress: Callable | None = None,
+        on_start: Callable[[Task, int, int], None] | None = None) -> Outcome:
+    """Train every task not yet in `folder`, saving each result as it ends. Ctrl-C stops it
+    between two saves: what finished is kept, and `pending` lists what did not run."""
+    from . import train
+
+    done = folder.results()
+    outcome = Outcome(skipped=[t for t in tasks if t in done])
+    todo = [t for t in tasks if t not in done]
+    outcome.pending = list(todo)
+    if not todo:
+        return outcome
+    cfg = train.resolve(cfg)
+    on_device = train.DeviceData(split, cfg.device)
+    try:
+        for i, task in enumerate(todo, 1):
+            if on_start:
+                on_start(task, i, len(todo))
+            result = train.train(task.activation, on_device, cfg, task.seed, on_progress)
+            folder.save(task, result.to_dict())
+            outcome.ran.append(task)
+            outcome.pending.remove(task)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries
+# ---------------------------------------------------------------------------------------------
+
+def _points(x: float) -> float:
+    return 100.0 * x
+
+
+def _best_first(entry: dict) -> tuple:
+    mean = entry["test_accuracy_points"]["mean"]
+    return (math.isnan(mean), -mean if not math.isnan(mean) else 0.0, entry["activation"])
+
+
+def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None = None) -> dict:
+    """The document `compare` and `report` print and save: every task's result, and per activation
+    (best mean first) the mean, sd and 95% t-interval of test accuracy (in points) and test loss over
+    seeds, with the paired difference to the baseline (default: the best mean) and its verdict."""
+    by_name: dict[str, dict[int, dict]] = {}
+    for task, r in sorted(results.items()):
+        by_name.setdefault(task.activation, {})[task.seed] = r
+    if baseline is not None and baseline not in by_name:
+        raise UsageProblem(f"--baseline {baseline!r} is not among the activations "
+                           f"({', '.join(by_name) or 'none'})")
+    accuracy = {n: {s: _points(r["test_accuracy"]) for s, r in runs.items()} for n, runs in by_name.items()}
+    per = sorted(({"activation": n, "seeds": sorted(runs),
+                   "test_accuracy_points": stats.estimate(list(accuracy[n].values())).to_dict(),
+                   "test_loss": stats.estimate([r["test_loss"] for r in runs.values()]).to_dict(),
+                   "diverged": sum(bool(r["diverged"]) for r in runs.values())}
+                  for n, runs in by_name.items()), key=_best_first)
+    if baseline is None and per:
+        baseline = per[0]["activation"]
+    for p in per:
+        p["vs_baseline"] = (None if p["activation"] == baseline else
+                            stats.paired_difference(accuracy[p["activation"]], accuracy[baseline]).to_dict())
+    return {
+        "config": head["config"], "dataset": head["dataset"],
+        "results": [by_name[p["activation"]][s] for p in per for s in p["seeds"]],
+        "statistics": {"confidence": stats.CONFIDENCE, "unit": "test accuracy in points (percent)",
+                       "baseline": baseline, "activations": per},
+    }
+
+
+# One row per task, then one per activation with the statistics (seed 'all').
+SUMMARY_FIELDS = ("activation", "seed", "n", "test_accuracy", "test_loss", "best_val_accuracy", "diverged",
+                  "diverged_epoch", "epochs", "seconds", "images_per_second", "grad_norm_first", "grad_norm_last",
+                  "dead_fraction", "accuracy_points_mean", "accuracy_points_sd", "accuracy_points_ci_low",
+                  "accuracy_points_ci_high", "loss_mean", "loss_sd", "loss_ci_low", "loss_ci_high", "baseline",
+                  "diff_points_mean", "diff_points_ci_low", "diff_points_ci_high", "verdict")
+
+
+def last_epoch(result: Mapping) -> dict:
+    """The last epoch's measurements of a task ({} if it ran none)."""
+    return result["epochs"][-1] if result["epochs"] else {}
+
+
+def summary_csv(doc: Mapping) -> str:
+    """summary.csv: every task's numbers, then every activation's statistics."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in doc["results"]:
+        last = last_epoch(r)
+        writer.writerow({**r, "n": 1, "epochs": len(r["epochs"]),
+                         **{k: last.get(k) for k in ("grad_norm_first", "grad_norm_last", "dead_fraction")}})
+    st = doc["statistics"]
+    for p in st["activations"]:
+        acc, loss, diff = p["test_accuracy_points"], p["test_loss"], p["vs_baseline"] or {}
+        writer.writerow({"activation": p["activation"], "seed": "all", "n": acc["n"],
+                         **{f"accuracy_points_{k}": acc[k] for k in ("mean", "sd", "ci_low", "ci_high")},
+                         **{f"loss_{k}": loss[k] for k in ("mean", "sd", "ci_low", "ci_high")},
+                         "baseline": st["baseline"], "diff_points_mean": diff.get("mean"),
+                         "diff_points_ci_low": diff.get("ci_low"), "diff_points_ci_high": diff.get("ci_high"),
+                         "verdict": diff.get("verdict", "baseline")})
+    return buffer.getvalue()

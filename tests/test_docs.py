@@ -1,0 +1,37 @@
+"""The docs tell the truth: they link only files that are in the repository, and docs/results.md's tables
+are what its committed run folders say."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def tracked() -> set[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return {(ROOT / line).resolve() for line in out.splitlines()}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_links_point_at_tracked_files(doc):
+    files = tracked()
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+://", target):
+            continue
+        path = (doc.parent / target).resolve()
+        assert path in files or (path.is_dir() and any(f.is_relative_to(path) for f in files)), \
+            f"{doc.name} links {target}, which git does not track"
+
+
+def test_results_tables_are_what_the_run_folders_say():
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "results_doc.py"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,60 @@
+"""Statistics over seeds, against values computed by hand (t quantiles from a printed table)."""
+
+import math
+
+import pytest
+
+from actcli.stats import estimate, paired_difference
+
+# Student's t, two-sided 95%: t(0.975; 2) = 4.302652729911275, t(0.975; 3) = 3.182446305284263.
+T2, T3 = 4.302652729911275, 3.182446305284263
+
+
+def test_mean_sd_and_t_interval():
+    e = estimate([1.0, 2.0, 3.0, 4.0])
+    sd = math.sqrt((1.5 ** 2 + 0.5 ** 2 + 0.5 ** 2 + 1.5 ** 2) / 3)   # 1.2909944…
+    assert (e.n, e.mean) == (4, 2.5)
+    assert e.sd == pytest.approx(sd, rel=1e-15)
+    assert e.ci_low == pytest.approx(2.5 - T3 * sd / 2, rel=1e-12)   # 0.445739…
+    assert e.ci_high == pytest.approx(2.5 + T3 * sd / 2, rel=1e-12)  # 4.554260…
+
+
+def test_one_value_has_no_interval_and_identical_values_a_zero_width_one():
+    one = estimate([0.96])
+    assert one.n == 1 and one.mean == 0.96 and math.isnan(one.sd) and math.isnan(one.ci_low)
+    same = estimate([95.0, 95.0, 95.0])
+    assert (same.sd, same.ci_low, same.ci_high) == (0.0, 95.0, 95.0)
+
+
+def test_non_finite_values_are_left_out():
+    e = estimate([1.0, math.nan, 3.0, math.inf])
+    assert e.n == 2 and e.mean == 2.0
+    assert estimate([]).n == 0 and math.isnan(estimate([]).mean)
+
+
+def test_paired_difference_not_distinguishable():
+    a = {0: 96.0, 1: 95.9, 2: 95.8}
+    b = {0: 95.5, 1: 95.0, 2: 95.9}            # differences 0.5, 0.9, −0.1
+    p = paired_difference(a, b)
+    m = 1.3 / 3
+    sd = math.sqrt(((0.5 - m) ** 2 + (0.9 - m) ** 2 + (-0.1 - m) ** 2) / 2)      # 0.503322…
+    assert p.n == 3 and p.mean == pytest.approx(m, rel=1e-12)
+    assert p.ci_low == pytest.approx(m - T2 * sd / math.sqrt(3), rel=1e-9)    # −0.8170
+    assert p.ci_high == pytest.approx(m + T2 * sd / math.sqrt(3), rel=1e-9)   # +1.6836
+    assert p.verdict == "not distinguishable with 3 seeds"
+
+
+def test_paired_difference_better_and_worse():
+    a = {0: 97.0, 1: 97.2, 2: 97.1}
+    b = {0: 96.0, 1: 96.0, 2: 96.0}            # differences 1.0, 1.2, 1.1: sd 0.1
+    p = paired_difference(a, b)
+    assert p.ci_low == pytest.approx(1.1 - T2 * 0.1 / math.sqrt(3), rel=1e-9)   # 0.8516 > 0
+    assert p.verdict == "better"
+    assert paired_difference(b, a).verdict == "worse"
+
+
+def test_pairs_only_common_seeds():
+    p = paired_difference({0: 1.0, 1: 2.0, 5: 9.0}, {0: 0.0, 1: 0.0, 2: 7.0})
+    assert p.n == 2 and p.mean == 1.5
+    assert paired_difference({0: 1.0}, {0: 0.5}).verdict == "no interval with 1 seed"
+    assert paired_difference({0: 1.0}, {1: 0.5}).verdict == "no common seeds"
