@@ -17,6 +17,9 @@ class UnknownActivationError(UsageProblem):
         hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         super().__init__(f"unknown activation {name!r}{hint} (choices: {', '.join(choices)})")
 
+    def __reduce__(self):  # picklable, so that it can travel back from a worker process
+        return type(self), (self.name, self.suggestions, self.choices)
+
 
 class ParameterError(UsageProblem):
     """A parameter that the activation does not have, or a value it cannot take."""

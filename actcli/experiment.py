@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from . import stats
 from .config import RUN_ONLY_KEYS, Config
@@ -211,25 +211,72 @@ def load_data(cfg: Config, data_dir=None, offline: bool | None = None, progress=
     return split, {"name": loaded.name, "requested": cfg.dataset, "source": loaded.source, **split.sizes()}
 
 
+@dataclass(frozen=True)
+class Execution:
+    """Where and how the tasks run: `jobs` at once in worker processes ('auto': from the cores, the
+    tasks and the device; 1: in this process), each with `threads` torch threads (None: jobs × threads
+    ≈ the cores); or, with `ray`, as Ray tasks (`address` None starts a local instance)."""
+
+    jobs: int | str = 1
+    threads: int | None = None
+    ray: bool = False
+    address: str | None = None
+    gpus_per_task: float | None = None
+
+
 @dataclass
 class Outcome:
-    """What one `run` did: tasks trained, tasks found already done, whether Ctrl-C stopped it."""
+    """What one `run` did: tasks trained, found already done, failed (with the error), not run, and
+    whether Ctrl-C stopped it."""
 
     ran: list[Task] = field(default_factory=list)
     skipped: list[Task] = field(default_factory=list)
+    failed: dict[Task, str] = field(default_factory=dict)
     pending: list[Task] = field(default_factory=list)
     interrupted: bool = False
+    execution: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"ran": len(self.ran), "skipped": len(self.skipped), "not_run": len(self.pending),
-                "interrupted": self.interrupted}
+                "failed": {t.key: e for t, e in self.failed.items()}, "interrupted": self.interrupted,
+                "execution": self.execution}
 
 
-def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, on_progress: Callable | None = None,
-        on_start: Callable[[Task, int, int], None] | None = None) -> Outcome:
-    """Train every task not yet in `folder`, saving each result as it ends. Ctrl-C stops it
-    between two saves: what finished is kept, and `pending` lists what did not run."""
-    from . import train
+class _Saver:
+    """The executors' handler: saves each result in the folder as it arrives, keeps the outcome,
+    and passes every event on to the caller's listener."""
+
+    def __init__(self, folder: RunFolder, outcome: Outcome, listener=None):
+        self.folder, self.outcome, self.listener = folder, outcome, listener
+
+    def started(self, task, where):
+        if self.listener:
+            self.listener.started(task, where)
+
+    def progress(self, p):
+        if self.listener:
+            self.listener.progress(p)
+
+    def finished(self, task, result):
+        self.folder.save(task, result)
+        self.outcome.ran.append(task)
+        self.outcome.pending.remove(task)
+        if self.listener:
+            self.listener.finished(task, result)
+
+    def failed(self, task, error):
+        self.outcome.failed[task] = error
+        self.outcome.pending.remove(task)
+        if self.listener:
+            self.listener.failed(task, error)
+
+
+def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=None,
+        execution: Execution = Execution()) -> Outcome:
+    """Train every task not yet in `folder`, saving each result as it ends, as `execution` says.
+    `listener` (optional) has the methods of executors.Handler. Ctrl-C stops the run: what finished is
+    kept, and `pending` lists what did not run."""
+    from . import executors, train
 
     done = folder.results()
     outcome = Outcome(skipped=[t for t in tasks if t in done])
@@ -238,15 +285,25 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, on_progres
     if not todo:
         return outcome
     cfg = train.resolve(cfg)
-    on_device = train.DeviceData(split, cfg.device)
+    handler = _Saver(folder, outcome, listener)
+    plan = executors.choose(execution.jobs, len(todo), cfg.device)
+    if execution.threads:
+        plan = executors.Plan(plan.jobs, execution.threads)
     try:
-        for i, task in enumerate(todo, 1):
-            if on_start:
-                on_start(task, i, len(todo))
-            result = train.train(task.activation, on_device, cfg, task.seed, on_progress)
-            folder.save(task, result.to_dict())
-            outcome.ran.append(task)
-            outcome.pending.remove(task)
+        if execution.ray:
+            cpus = execution.threads or 1
+            outcome.execution = {"executor": "ray", "cpus_per_task": cpus}
+            outcome.execution.update(executors.run_ray(todo, split, cfg, handler, execution.address, cpus,
+                                                       execution.gpus_per_task))
+        elif plan.jobs == 1:
+            import torch
+
+            outcome.execution = {"executor": "this process", "jobs": 1,
+                                 "threads": execution.threads or torch.get_num_threads()}
+            executors.run_here(todo, split, cfg, handler, execution.threads)
+        else:
+            outcome.execution = {"executor": "processes", **plan.to_dict()}
+            executors.run_processes(todo, split, cfg, handler, plan)
     except KeyboardInterrupt:
         outcome.interrupted = True
     return outcome

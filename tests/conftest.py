@@ -37,3 +37,16 @@ def invoke(runner):
         return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kwargs)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tiny_split(tmp_path_factory):
+    """(split, dataset description) of a few hundred learnable synthetic digits, as compare loads them."""
+    from actcli import data
+
+    from helpers import write_mnist_like
+
+    folder = write_mnist_like(tmp_path_factory.mktemp("tiny"), n_train=300, n_test=100)
+    loaded = data.load("mnist", folder)
+    split = data.split(loaded, 0.1)
+    return split, {"name": loaded.name, "requested": "mnist", "source": loaded.source, **split.sizes()}

@@ -198,3 +198,13 @@ def test_zero_centred_and_smoothness_flags_are_true(name):
     assert (act.f(0.0) == 0 and act.f(x).min() < 0) == p.zero_centred
     jump = abs(act.df(1e-9) - act.df(-1e-9))
     assert (jump < 1e-6) == p.smooth_at_zero
+
+
+def test_errors_survive_pickling():
+    """Errors travel back from worker processes: they must pickle."""
+    import pickle
+
+    with pytest.raises(UnknownActivationError) as info:
+        A.get("gelo")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value) and again.suggestions == ["gelu"]

@@ -22,7 +22,7 @@ def tiny_dir(tmp_path_factory):
 def test_end_to_end(invoke, tiny_dir, tmp_path):
     out = tmp_path / "run"
     result = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu,sigmoid", "--epochs", "2",
-                    "-o", out, "--json", "--seed", "1")
+                    "-o", out, "--json", "--seed", "1", "--jobs", "1", "--threads", "2")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == {"config", "dataset", "results", "statistics", "run"}
@@ -36,7 +36,8 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
     assert doc["config"]["precision"] in ("fp32", "bf16") and doc["config"]["clip"] == "value"
     assert doc["statistics"]["baseline"] == "relu"
     assert doc["statistics"]["activations"][1]["vs_baseline"]["verdict"] == "no interval with 1 seed"
-    assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "interrupted": False, "output": str(out)}
+    assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "failed": {}, "interrupted": False,
+                          "execution": {"executor": "this process", "jobs": 1, "threads": 2}, "output": str(out)}
     assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "config.json", "history.json",
                                                     "loss.png", "report.md", "results", "summary.csv"]
     report = (out / "report.md").read_text()
@@ -54,7 +55,7 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
 
 def test_seeds_statistics_and_resume(invoke, tiny_dir, tmp_path):
     out = tmp_path / "run"
-    args = ("compare", "--data-dir", tiny_dir, "--activations", "relu,elu", "--epochs", "1", "-o", out)
+    args = ("compare", "--data-dir", tiny_dir, "--activations", "relu,elu", "--epochs", "1", "-o", out, "--jobs", "1")
     first = json.loads(invoke(*args, "--seeds", "0-1", "--json", "-q").stdout)
     assert first["run"]["ran"] == 4
     acc = first["statistics"]["activations"][0]["test_accuracy_points"]
@@ -74,7 +75,7 @@ def test_text_output_and_plain_progress(invoke, tiny_dir, tmp_path):
     assert "activation" in result.stdout and "1 epoch, 1 seed" in result.stdout
     assert any(line.split()[:2] == ["relu", "1"] for line in result.stdout.splitlines())   # name, n
     assert f"wrote 1 of 1 tasks to {tmp_path}/" in result.stdout
-    assert "relu       epoch 1/1  loss" in result.stderr and " s\n" in result.stderr  # a plain line per epoch
+    assert "relu       seed 0  epoch 1/1  loss" in result.stderr and " s\n" in result.stderr  # a line per epoch
     quiet = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu", "--epochs", "1", "-o", tmp_path, "-q")
     assert quiet.stderr == ""
 
@@ -96,7 +97,7 @@ def test_divergence_marks_one_and_the_others_go_on(invoke, tiny_dir, tmp_path):
 def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     interrupt_training(monkeypatch, at_call=2)
     result = invoke("compare", "--data-dir", tiny_dir, "--activations", "relu,elu,gelu", "--epochs", "1",
-                    "-o", tmp_path)
+                    "--jobs", "1", "-o", tmp_path)
     assert result.exit_code == 130
     assert "interrupted: kept 1 of 3" in result.stdout
     history = json.loads((tmp_path / "history.json").read_text())
@@ -190,7 +191,8 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
     out = tmp_path / "run"
     folder = write_mnist_like(tmp_path / "d", n_train=1500, n_test=100)   # a task takes a second or two
     args = ("--activations", "relu,elu", "--seeds", "0-1")
-    proc = start_compare(out, folder, *args, "-q")
+    # Ctrl-C stops worker processes (the default, --jobs auto); SIGKILL is sent to a single process
+    proc = start_compare(out, folder, *args, "-q", *(["--jobs", "1"] if how == "SIGKILL" else []))
     wait_for_results(proc, out)
     proc.send_signal(getattr(signal, how))
     stdout, stderr = proc.communicate(timeout=60)
@@ -203,7 +205,7 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
     else:
         assert proc.returncode == -signal.SIGKILL
     before = {name: (out / "results" / name).read_bytes() for name in kept}
-    again = start_compare(out, folder, *args, "--json")
+    again = start_compare(out, folder, *args, "--json", "--jobs", "1")
     stdout, stderr = again.communicate(timeout=120)
     assert again.returncode == 0, stderr
     assert f"{len(kept)} of 4 tasks already done; running the other {4 - len(kept)}" in stderr

@@ -19,7 +19,8 @@ def runs(tmp_path_factory):
     docs = {}
     for name, seeds in (("both", "0-1"), ("s0", "0"), ("s1", "1")):
         result = CliRunner().invoke(cli, ["compare", "--data-dir", str(tiny), "--activations", "relu,elu",
-                                          "--epochs", "1", "--seeds", seeds, "-o", str(root / name), "--json", "-q"],
+                                          "--epochs", "1", "--seeds", seeds, "-o", str(root / name), "--json", "-q",
+                                          "--jobs", "1"],
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.stderr
         docs[name] = json.loads(result.stdout)

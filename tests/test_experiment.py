@@ -4,23 +4,20 @@ import json
 
 import pytest
 
-from actcli import data, experiment
+from actcli import experiment
 from actcli.config import Config
 from actcli.errors import DataError, UsageProblem
 from actcli.experiment import RunFolder, Task
 
-from helpers import interrupt_training, write_mnist_like
+from helpers import interrupt_training
 
 CFG = Config(epochs=1, device="cpu", precision="fp32")
 TIMING = {"seconds", "images_per_second"}
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = write_mnist_like(tmp_path_factory.mktemp("tiny"), n_train=300, n_test=100)
-    loaded = data.load("mnist", folder)
-    split = data.split(loaded, CFG.val_fraction)
-    return split, {"name": loaded.name, "requested": "mnist", "source": loaded.source, **split.sizes()}
+def tiny(tiny_split):
+    return tiny_split
 
 
 def numbers(result: dict) -> dict:

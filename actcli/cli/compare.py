@@ -38,8 +38,26 @@ class SeedsType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class JobsType(click.ParamType):
+    """`auto` or a whole number ≥ 1."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            jobs = int(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither 'auto' nor a whole number", param, ctx)
+        if jobs < 1:
+            self.fail(f"{jobs} is not ≥ 1", param, ctx)
+        return jobs
+
+
 class Reporter:
-    """Progress on stderr: a rich bar on a terminal, a plain line per epoch elsewhere, nothing if quiet."""
+    """Progress on stderr: on a terminal a bar for the tasks done and one per running task; elsewhere a
+    plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler)."""
 
     def __init__(self, quiet: bool):
         from rich.console import Console
@@ -47,9 +65,10 @@ class Reporter:
         self.quiet = quiet
         self.console = Console(stderr=True)
         self.bar = None
-        self.task = None
-        self.count = ""
-        self.seeds = False
+        self.rows: dict[str, int] = {}       # running task → its row
+        self.download_row = None
+        self.overall = None
+        self.total = self.done = 0
         if not quiet and self.console.is_terminal:
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -65,27 +84,52 @@ class Reporter:
         if self.quiet or done == 0:
             return
         if self.bar is not None:
-            if self.task is None or self.bar.tasks[self.task].description != f"download {name}":
-                self.task = self.bar.add_task(f"download {name}", total=total, info="")
-            self.bar.update(self.task, completed=done, info=f"{done / 1e6:.1f} MB")
+            if self.download_row is None or self.bar.tasks[self.download_row].description != f"download {name}":
+                self.download_row = self.bar.add_task(f"download {name}", total=total, info="")
+            self.bar.update(self.download_row, completed=done, info=f"{done / 1e6:.1f} MB")
         elif total and done == total:
             self.console.print(f"downloaded {name} ({done / 1e6:.1f} MB)", highlight=False)
 
-    def start(self, task, i: int, n: int) -> None:
-        self.count = f"[{i}/{n}] " if n > 1 else ""
+    def plan(self, total: int) -> None:
+        self.total = total
+        if self.bar is not None and total > 1:
+            self.overall = self.bar.add_task("tasks", total=total, info=f"0 of {total} done")
 
-    def __call__(self, p) -> None:
+    def _count(self) -> str:
+        return f"[{self.done + 1}/{self.total}] " if self.total > 1 else ""
+
+    def started(self, task, where: str) -> None:
+        if self.bar is not None:
+            self.rows[task.key] = self.bar.add_task(f"{task.activation:10} seed {task.seed}", total=None, info=where)
+
+    def progress(self, p) -> None:
         if self.quiet:
             return
-        info = f"loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
-        seed = f" seed {p.seed}" if self.seeds else ""
-        title = f"{self.count}{p.activation:10}{seed} epoch {p.epoch}/{p.epochs}"
+        info = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
+        key = f"{p.activation}-seed{p.seed}"
+        if self.bar is not None and key in self.rows:
+            steps = p.steps * p.epochs
+            self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
+        elif self.bar is None and p.step == p.steps:
+            self.console.print(f"{self._count()}{p.activation:10} seed {p.seed}  {info}", highlight=False)
+
+    def _end(self, task) -> None:
+        self.done += 1
         if self.bar is not None:
-            if self.task is None or self.bar.tasks[self.task].description != title:
-                self.task = self.bar.add_task(title, total=p.steps, info=info)
-            self.bar.update(self.task, completed=p.step, info=info)
-        elif p.step == p.steps:
-            self.console.print(f"{title}  {info}", highlight=False)
+            row = self.rows.pop(task.key, None)
+            if row is not None:
+                self.bar.remove_task(row)
+            if self.overall is not None:
+                self.bar.update(self.overall, completed=self.done, info=f"{self.done} of {self.total} done")
+
+    def finished(self, task, result: dict) -> None:
+        self._end(task)
+
+    def failed(self, task, error: str) -> None:
+        self._end(task)
+        if not self.quiet:
+            self.console.print(f"[red]failed:[/] {task.activation} seed {task.seed}: {error}", highlight=False,
+                               soft_wrap=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -152,13 +196,22 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
               help=f"Clip the gradient's global norm instead of each value at {DEFAULTS.clip_threshold:g} "
                    "(the article's).")
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
+@click.option("--jobs", type=JobsType(), default="auto", show_default=True,
+              help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
+                   "device. 1: one after another in this process.")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads per task (default: the cores ÷ jobs).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
+                   "'auto', host:port or ray://… joins a cluster (also $RAY_ADDRESS).")
+@click.option("--gpus-per-task", type=click.FloatRange(min=0, max=1, min_open=True),
+              help="With --ray on CUDA: the GPU fraction a task asks for (default 0.25: four share one).")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="The run folder. Default: runs/compare-<timestamp>. Run the same command with the "
                    "same folder again to finish an interrupted run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @json_option
 def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device, precision,
-            limit, clip_norm, no_clip, output, quiet, as_json) -> None:
+            limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet, as_json) -> None:
     """Train the article's MNIST CNN once per activation and seed, and compare them fairly.
 
     Categorical cross-entropy and real accuracy (the article's binary cross-entropy made every
@@ -205,8 +258,15 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
 
+    if gpus_per_task is not None and ray_address is None:
+        raise UsageProblem("--gpus-per-task is for --ray")
+    if ray_address is not None:
+        from ..executors import _import_ray
+
+        _import_ray()                               # the one-line error before any work
+    execution = experiment.Execution(jobs=jobs, threads=threads, ray=ray_address is not None,
+                                     address=ray_address or None, gpus_per_task=gpus_per_task)
     report = Reporter(quiet)
-    report.seeds = len(seeds) > 1
     if config.precision == "bf16" and not training.native_bf16(config.device):
         report.notice(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
     tasks = experiment.plan(activation_names, seeds)
@@ -220,7 +280,8 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
         if done:
             report.notice(f"{out}: {len(done)} of {len(tasks)} tasks already done; running the other "
                           f"{len(tasks) - len(done)}")
-        outcome = experiment.run(tasks, folder, split, config, on_progress=report, on_start=report.start)
+        report.plan(len(tasks) - len(done))
+        outcome = experiment.run(tasks, folder, split, config, report, execution)
     finally:
         report.close()
     results = {t: r for t, r in folder.results().items() if t in set(tasks)}
@@ -231,6 +292,10 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
                    f"{len(tasks)} tasks to {out}/")
     if outcome.interrupted:
         sys.exit(130)
+    if outcome.failed:
+        first = next(iter(outcome.failed.items()))
+        raise click.ClickException(f"{len(outcome.failed)} of {len(tasks)} tasks failed, the first "
+                                   f"{first[0].key}: {first[1]} (the others were saved)")
 
 
 @cli.command()

@@ -1,0 +1,295 @@
+"""Where an experiment's tasks run: in this process, in worker processes, or on a Ray cluster.
+
+Every executor takes the tasks still to do and a `Handler`, and tells it as each task starts, makes
+progress, finishes (with its result) or fails (with its error). The run folder is written by the
+caller, in the main process, as results arrive: a task is saved the moment it ends, whoever ran it.
+A failing task never stops the others. Ctrl-C (KeyboardInterrupt) stops an executor: what is
+pending is cancelled and the workers are stopped; the tasks in flight are lost, nothing else.
+
+Threads: a training uses `threads` torch threads. The same task with the same number of threads
+gives the same numbers in any executor; with a different number the last digits may differ
+(floating-point sums are taken in another order).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+from .config import Config
+from .errors import UsageProblem
+
+
+class Handler(Protocol):
+    def started(self, task, where: str) -> None: ...
+    def progress(self, p) -> None: ...
+    def finished(self, task, result: dict) -> None: ...
+    def failed(self, task, error: str) -> None: ...
+
+
+def cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many tasks run at once, and the torch threads each gets (jobs × threads ≈ the cores)."""
+
+    jobs: int
+    threads: int
+
+    def to_dict(self) -> dict:
+        return {"jobs": self.jobs, "threads": self.threads}
+
+
+# Small CNNs at batch 128 leave a GPU mostly idle: this many share one.
+TASKS_PER_GPU = 4
+
+
+def choose(jobs: int | str, tasks: int, device: str, n_cores: int | None = None) -> Plan:
+    """`jobs` 'auto': one task per core on a CPU (two 1-thread trainings side by side do more work
+    than one 2-thread training), up to TASKS_PER_GPU on a GPU; never more jobs than tasks."""
+    n_cores = n_cores or cores()
+    if jobs == "auto":
+        jobs = TASKS_PER_GPU if device == "cuda" else n_cores
+    jobs = max(1, min(int(jobs), max(tasks, 1)))
+    return Plan(jobs, max(1, n_cores // jobs))
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+# ---------------------------------------------------------------------------------------------
+# In this process
+# ---------------------------------------------------------------------------------------------
+
+def run_here(todo: Sequence, split, cfg: Config, handler: Handler, threads: int | None = None) -> None:
+    """One task after another in this process (`--jobs 1`)."""
+    import torch
+
+    from . import train
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        on_device = train.DeviceData(split, cfg.device)
+        for task in todo:
+            handler.started(task, "this process")
+            try:
+                result = train.train(task.activation, on_device, cfg, task.seed, handler.progress)
+            except Exception as exc:  # a failing task is reported; the others go on
+                handler.failed(task, _error(exc))
+                continue
+            handler.finished(task, result.to_dict())
+    finally:
+        torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker processes
+# ---------------------------------------------------------------------------------------------
+
+def _die_with(parent: int) -> None:
+    """Exit now if the parent is gone (a SIGKILL'd parent cannot stop its workers)."""
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _ask_for_sigkill_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass   # elsewhere the parent check in every progress report does it
+
+
+def _worker(inbox, events, split, cfg: Config, threads: int, parent: int) -> None:
+    """A worker: load the data onto the device once, then train tasks until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's: it stops the workers
+    _ask_for_sigkill_with_parent()
+    _die_with(parent)
+    import torch
+
+    from . import train
+
+    torch.set_num_threads(threads)
+    pid = os.getpid()
+    on_device = train.DeviceData(split, cfg.device)
+
+    def progress(p):
+        _die_with(parent)
+        events.put(("progress", pid, p))
+
+    while (task := inbox.get()) is not None:
+        events.put(("started", pid, task))
+        try:
+            result = train.train(task.activation, on_device, cfg, task.seed, progress)
+        except Exception as exc:
+            events.put(("failed", pid, (task, _error(exc))))
+        else:
+            events.put(("finished", pid, (task, result.to_dict())))
+
+
+def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, plan: Plan) -> None:
+    """`plan.jobs` worker processes (spawned, not forked: safe with CUDA and threads) take tasks
+    as they come; results travel back to this process."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    inbox, events = ctx.Queue(), ctx.Queue()
+    for task in todo:
+        inbox.put(task)
+    for _ in range(plan.jobs):
+        inbox.put(None)
+    workers = [ctx.Process(target=_worker, args=(inbox, events, split, cfg, plan.threads, os.getpid()),
+                           daemon=True) for _ in range(plan.jobs)]
+    holding: dict[int, object] = {}           # worker pid → the task it is training
+    left = set(todo)
+    try:
+        for w in workers:
+            w.start()
+        while left:
+            try:
+                kind, pid, payload = events.get(timeout=0.2)
+            except queue.Empty:
+                for w in workers:           # a worker that died holding a task: that task failed
+                    if not w.is_alive() and w.pid in holding:
+                        task = holding.pop(w.pid)
+                        left.discard(task)
+                        handler.failed(task, f"its worker process died (exit code {w.exitcode})")
+                if not any(w.is_alive() for w in workers):
+                    break
+                continue
+            if kind == "started":
+                holding[pid] = payload
+                handler.started(payload, f"process {pid}")
+            elif kind == "progress":
+                handler.progress(payload)
+            else:
+                task, value = payload
+                holding.pop(pid, None)
+                left.discard(task)
+                (handler.finished if kind == "finished" else handler.failed)(task, value)
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join(timeout=10)
+        inbox.close()
+        events.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Ray
+# ---------------------------------------------------------------------------------------------
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UsageProblem("--ray needs Ray, which is not installed: pip install 'actcli[ray]'") from None
+    return ray
+
+
+FAILED = "__actcli_failed__"   # the key of a Ray task's result that carries its error instead
+
+
+def _ray_task(split, cfg: Config, task, threads: int, events):
+    """One task on a Ray worker (its data comes from the object store)."""
+    import torch
+
+    from . import train
+
+    torch.set_num_threads(threads)
+    events.put(("started", os.getpid(), task))
+    on_device = train.DeviceData(split, cfg.device)
+    try:
+        return train.train(task.activation, on_device, cfg, task.seed,
+                           lambda p: events.put(("progress", os.getpid(), p))).to_dict()
+    except Exception as exc:   # the error as text: not every exception survives Ray's serialisation
+        return {FAILED: _error(exc)}
+
+
+def default_gpus_per_task(device: str) -> float:
+    return 1.0 / TASKS_PER_GPU if device == "cuda" else 0.0
+
+
+def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str | None, cpus_per_task: int,
+            gpus_per_task: float | None = None, max_retries: int = 2) -> dict:
+    """Each task a Ray task asking for `cpus_per_task` CPUs (and a fraction of a GPU on CUDA).
+
+    No address: a local Ray instance is started (and stopped at the end). 'auto', 'host:port' or
+    'ray://…' joins a running cluster, as `ray.init` does (RAY_ADDRESS too). The split goes into the
+    object store once. A task whose worker dies is retried `max_retries` times, then reported failed;
+    one that raises is reported failed with its error. Returns what Ray ran on."""
+    ray = _import_ray()
+    from ray.util.queue import Queue
+
+    gpus = default_gpus_per_task(cfg.device) if gpus_per_task is None else gpus_per_task
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
+                     include_dashboard=False, configure_logging=False)
+        except ConnectionError as exc:
+            raise UsageProblem(f"--ray {address}: {_error(exc)}") from None
+    try:
+        events = Queue()
+        data = ray.put(split)
+        remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus, max_retries=max_retries)(_ray_task)
+        pending = {remote.remote(data, cfg, task, cpus_per_task, events): task for task in todo}
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+                _drain(events, handler)
+                for ref in ready:
+                    task = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        handler.failed(task, _error(exc.cause) if exc.cause else _error(exc))
+                    except ray.exceptions.RayError as exc:   # a worker or node lost past its retries
+                        handler.failed(task, _error(exc))
+                    else:
+                        _drain(events, handler)
+                        if FAILED in result:
+                            handler.failed(task, result[FAILED])
+                        else:
+                            handler.finished(task, result)
+        finally:
+            for ref in pending:                  # Ctrl-C or an error: cancel what has not finished
+                ray.cancel(ref, force=True)
+        resources = ray.cluster_resources()
+        return {"cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0),
+                "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "gpus_per_task": gpus}
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _drain(events, handler: Handler) -> None:
+    while True:
+        try:
+            kind, pid, payload = events.get_nowait()
+        except Exception:  # ray.util.queue.Empty
+            return
+        if kind == "started":
+            handler.started(payload, f"ray worker {pid}")
+        elif kind == "progress":
+            handler.progress(payload)
+
+
+__all__ = ["Handler", "Plan", "choose", "cores", "run_here", "run_processes", "run_ray"]

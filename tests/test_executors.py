@@ -1,0 +1,102 @@
+"""Where tasks run: this process, worker processes, a real local Ray instance. The same task with the
+same threads gives the same numbers in each; a failing task is reported and the others finish."""
+
+import sys
+
+import pytest
+
+from actcli import executors, experiment
+from actcli.config import Config
+from actcli.errors import UsageProblem
+from actcli.experiment import Execution, RunFolder, Task
+
+from helpers import one_line_error
+
+CFG = Config(epochs=1, device="cpu", precision="fp32")
+TIMING = {"seconds", "images_per_second"}
+TASKS = [Task("relu", 0), Task("elu", 1)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_split):
+    return tiny_split
+
+
+def numbers(results):
+    return {t: {**{k: v for k, v in r.items() if k not in TIMING},
+                "epochs": [{k: v for k, v in e.items() if k not in TIMING} for e in r["epochs"]]}
+            for t, r in results.items()}
+
+
+def run_in(tmp_path, name, tiny, execution, tasks=TASKS):
+    split, info = tiny
+    folder = RunFolder.open(tmp_path / name, experiment.header(CFG, info))
+    return experiment.run(tasks, folder, split, CFG, execution=execution), folder
+
+
+@pytest.mark.parametrize("jobs, tasks, device, cores, plan", [
+    ("auto", 30, "cpu", 2, (2, 1)), ("auto", 1, "cpu", 2, (1, 2)), ("auto", 30, "cpu", 16, (16, 1)),
+    ("auto", 30, "cuda", 16, (4, 4)), (3, 30, "cpu", 2, (3, 1)), (8, 2, "cpu", 8, (2, 4)), (1, 5, "cpu", 2, (1, 2)),
+])
+def test_choose(jobs, tasks, device, cores, plan):
+    chosen = executors.choose(jobs, tasks, device, cores)
+    assert (chosen.jobs, chosen.threads) == plan
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory, tiny):
+    outcome, folder = run_in(tmp_path_factory.mktemp("here"), "run", tiny, Execution(jobs=1, threads=1))
+    assert outcome.execution == {"executor": "this process", "jobs": 1, "threads": 1}
+    return numbers(folder.results())
+
+
+def test_worker_processes_give_the_same_numbers(tmp_path, tiny, in_process):
+    outcome, folder = run_in(tmp_path, "pool", tiny, Execution(jobs=2))
+    assert outcome.execution == {"executor": "processes", "jobs": 2, "threads": 1}
+    assert sorted(outcome.ran) == sorted(TASKS) and not outcome.failed
+    assert numbers(folder.results()) == in_process
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_poisoned_task_is_reported_and_the_others_finish(tmp_path, tiny, jobs):
+    poisoned = Task("no-such-activation", 0)
+    outcome, folder = run_in(tmp_path, "run", tiny, Execution(jobs=jobs, threads=1), [poisoned, *TASKS])
+    assert list(outcome.failed) == [poisoned]
+    assert outcome.failed[poisoned].startswith("UnknownActivationError: unknown activation 'no-such-activation'")
+    assert sorted(folder.results()) == sorted(TASKS) and not outcome.pending
+
+
+def test_ray_missing_is_one_line(invoke, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)      # `import ray` now raises ImportError
+    err = one_line_error(invoke("compare", "--ray", "-o", tmp_path / "never"))
+    assert "--ray needs Ray, which is not installed: pip install 'actcli[ray]'" in err
+    assert not (tmp_path / "never").exists()
+    with pytest.raises(UsageProblem, match="needs Ray"):
+        executors._import_ray()
+
+
+@pytest.mark.parametrize("args, says", [(["--jobs", "0"], "0 is not ≥ 1"), (["--jobs", "many"], "'many' is neither"),
+                                        (["--threads", "0"], "0"), (["--gpus-per-task", "0.5"], "is for --ray"),
+                                        (["--gpus-per-task", "2", "--ray"], "2")])
+def test_execution_usage_errors(invoke, tmp_path, args, says):
+    assert says in one_line_error(invoke("compare", "-o", tmp_path / "never", *args))
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'actcli[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_gives_the_same_numbers_and_reports_a_poisoned_task(tmp_path, tiny, in_process, local_ray):
+    poisoned = Task("no-such-activation", 0)
+    outcome, folder = run_in(tmp_path, "ray", tiny, Execution(ray=True, threads=1), [*TASKS, poisoned])
+    assert outcome.execution["executor"] == "ray" and outcome.execution["cpus"] == 2
+    assert outcome.execution["cpus_per_task"] == 1 and outcome.execution["gpus_per_task"] == 0
+    assert list(outcome.failed) == [poisoned] and "unknown activation" in outcome.failed[poisoned]
+    assert numbers(folder.results()) == in_process
+    resumed, _ = run_in(tmp_path, "ray", tiny, Execution(jobs=2), [*TASKS, Task("gelu", 0)])
+    assert resumed.skipped == TASKS and resumed.ran == [Task("gelu", 0)]   # a Ray run finished by processes
