@@ -1,0 +1,398 @@
+"""Activations from a formula: the registry reproduced, f′ against autograd, properties, and bad input."""
+
+import builtins
+import math
+import pickle
+import subprocess
+import sys
+import time
+import warnings
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("sympy")
+torch = pytest.importorskip("torch")
+
+from actcli import activations as A  # noqa: E402
+from actcli import formula as F  # noqa: E402
+from actcli.derive import derive  # noqa: E402
+from actcli.errors import ParameterError, UsageProblem  # noqa: E402
+
+
+def sample_points():
+    rng = np.random.default_rng(1234)
+    return np.concatenate([rng.uniform(-50, 50, 600), rng.normal(0, 3, 400), [0.0, -0.0, 1e-12, -1e-12]])
+
+
+# ---- the registry, written as formulas ---------------------------------------------------------
+
+# (formula, registry name, largest |x| compared)
+KNOWN = [
+    ("x*sigmoid(x)", "silu", math.inf),
+    ("max(0, x)", "relu", math.inf),
+    ("relu(x)", "relu", math.inf),
+    ("x*tanh(softplus(x))", "mish", 20.0),
+    ("tanh(x)", "tanh", math.inf),
+    ("sigmoid(x)", "sigmoid", math.inf),
+    ("1/(1 + exp(-x))", "sigmoid", math.inf),      # written out: the numeric form finds σ in it
+    ("log(1 + exp(x))", "softplus", math.inf),     # and softplus
+    ("x*erfc(-x/sqrt(2))/2", "gelu", math.inf),    # sympy turns erfc(−a) into 2 − erfc(a); undone
+    ("where(x > 0, x, expm1(x))", "elu", math.inf),
+    ("where(x > 0, x, 0.2*x)", "leaky-relu", math.inf),
+]
+
+
+@pytest.mark.parametrize("text, name, reach", KNOWN)
+def test_known_formulas_reproduce_the_registry(text, name, reach):
+    act, entry = F.from_formula(text), A.get(name)
+    x = sample_points()
+    x = x[np.abs(x) <= reach]
+    np.testing.assert_allclose(act.f(x), entry.f(x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(act.df(x), entry.df(x), rtol=1e-12, atol=1e-15)
+
+
+def test_relu_derivative_at_zero_is_zero_as_the_registry():
+    """d/dx max(0, x) is sympy's Heaviside(x), taken with H(0) = 0; torch's module agrees."""
+    act = F.from_formula("max(0, x)")
+    assert act.df(0.0) == 0.0 == A.get("relu").df(0.0)
+    assert act.derivative_formula == "f′(x) = where(x > 0, 1, 0)"
+    xt = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    act.torch_module()(xt).sum().backward()
+    assert xt.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_tie_in_max_passes_no_gradient_in_either_form():
+    act = F.from_formula("max(x, 2*x) + min(x, 3*x)")
+    xt = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    act.torch_module()(xt).sum().backward()
+    np.testing.assert_array_equal(xt.grad.numpy(), act.df(xt.detach().numpy()))
+    assert act.df(0.0) == 0.0
+
+
+@pytest.mark.parametrize("text, name, reach", KNOWN)
+def test_torch_module_computes_f_and_autograd_gives_df(text, name, reach):
+    act = F.from_formula(text)
+    x = np.concatenate([sample_points(), np.linspace(-60, 60, 241)])
+    x = x[np.abs(x) <= reach]
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = act.torch_module().double()(xt)
+    y.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), act.f(x), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(xt.grad.numpy(), act.df(x), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_torch_module_keeps_the_dtype(dtype):
+    module = F.from_formula("x*tanh(softplus(x)) + where(x > 1, x, 0) + max(0, x)**2").torch_module()
+    x = torch.linspace(-4, 4, 33, dtype=dtype, requires_grad=True)
+    y = module(x)
+    y.sum().backward()
+    assert y.dtype == dtype and x.grad.dtype == dtype
+    assert torch.isfinite(y).all() and torch.isfinite(x.grad).all()
+
+
+def test_the_derive_check_passes_through_the_torch_module():
+    result = derive(F.from_formula("x*sigmoid(x)"), check=True)
+    assert result.passed and result.max_abs_error < 1e-12
+
+
+@pytest.mark.parametrize("text", ["x*sigmoid(x)", "log(1 + exp(x))", "1/(1 + exp(-x))", "x*tanh(softplus(x))"])
+def test_stable_far_out(text):
+    act = F.from_formula(text)
+    x = np.array([-1e300, -1e4, -710.0, -50.0, 50.0, 710.0, 1e4, 1e300])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f, df = act.f(x), act.df(x)
+    assert np.all(np.isfinite(f)) and np.all(np.isfinite(df))
+
+
+# ---- random formulas: the closed-form f′ against autograd ---------------------------------------
+
+UNARY = ["exp", "tanh", "sigmoid", "softplus", "sin", "cos", "atan", "erf"]
+# leaves are already small functions of x, so that shallow trees (what hypothesis tries first) compose them
+LEAVES = st.sampled_from(["x", "x", "0.5", "2", "3", "x**2", "2*x", *(f"{u}(x)" for u in UNARY)])
+
+
+def _grow(children):
+    unary = st.tuples(st.sampled_from(UNARY), children).map(lambda t: f"{t[0]}({t[1]})")
+    binary = st.tuples(children, st.sampled_from(["+", "-", "*"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+    return st.one_of(binary, unary, children.map(lambda s: f"-{s}"))
+
+
+FORMULAS = st.recursive(LEAVES, _grow, max_leaves=6).filter(lambda s: "x" in s)
+
+
+@settings(deadline=None)
+@given(text=FORMULAS, points=st.lists(st.floats(-5, 5), min_size=1, max_size=6))
+def test_closed_form_derivative_is_autograd_through_the_module(text, points):
+    # simplify only shortens f′ (and is checked against the plain f′ when it does); a short leash
+    # keeps the examples fast
+    with mock.patch.object(F, "SIMPLIFY_SECONDS", 0.25):
+        try:
+            act = F.from_formula(text)
+        except F.FormulaError as e:
+            assume("has no x" not in str(e))  # (x − x)·…: the only reason a grammar formula may fail
+            raise
+    x = np.array(points)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    act.torch_module()(xt).sum().backward()
+    df, grad = act.df(x), xt.grad.numpy()
+    both = np.isfinite(df) & np.isfinite(grad)
+    np.testing.assert_allclose(df[both], grad[both], rtol=1e-8, atol=1e-8)
+    # and the canonical text is a formula of the grammar for the same function (sympy may order or
+    # distribute it differently: −(x + 0.5)·eˣ comes back as (−x − 0.5)·eˣ)
+    with np.errstate(all="ignore"):
+        again = F.compile_expr(F.parse(act.text), F.NUMPY_OPS)(x)
+    np.testing.assert_allclose(again, act.f(x), rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+# ---- the Activation interface -------------------------------------------------------------------
+
+def test_a_formula_activation_is_an_activation():
+    act = F.from_formula("x*tanh(softplus(x))")
+    assert isinstance(act, A.Activation)
+    assert act.name == act.text == "x*tanh(softplus(x))"
+    assert act.formula == "f(x) = x·tanh(softplus(x))"
+    assert act.derivative_formula.startswith("f′(x) = ")
+    assert act.latex.startswith("f(x) = ") and r"\tanh" in act.latex
+    assert act.latex_derivative.startswith("f'(x) = ")
+    assert act.params == () and act.bind() == {}
+    assert (act.learnable, act.inplace, act.approximates, act.relu_family) == (False, False, None, False)
+    assert set(act.describe()) == set(A.get("mish").describe()) | {"text"}
+    with pytest.raises(ParameterError):
+        act.bind(alpha=0.1)
+
+
+def test_name_and_canonical_text():
+    act = F.from_formula("  x * 0.5 * (1 + tanh(x)) ", name="half")
+    assert (act.name, act.source, act.text) == ("half", "x * 0.5 * (1 + tanh(x))", "0.5*x*(tanh(x) + 1)")
+    assert F.parse(act.text) == act.expr
+
+
+def test_pickles_by_its_text():
+    act = F.from_formula("x*sigmoid(x)", name="swish-ish")
+    again = pickle.loads(pickle.dumps(act))
+    assert (again.name, again.text) == (act.name, act.text)
+    x = sample_points()
+    np.testing.assert_array_equal(again.df(x), act.df(x))
+    module = pickle.loads(pickle.dumps(act.torch_module()))
+    assert torch.equal(module(torch.ones(2)), act.torch_module()(torch.ones(2)))
+
+
+def test_importing_formula_imports_neither_sympy_nor_torch():
+    probe = ("import sys, actcli.activations, actcli.formula as F; F.looks_like_formula('x');"
+             "print(sorted(m for m in ('sympy', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_looks_like_formula():
+    for name in [*A.NAMES, *A.ALIASES, "tahn", "Leaky_ReLU"]:
+        assert not F.looks_like_formula(name), name
+    for text in ["x", "-x", "x*sigmoid(x)", "max(0,x)", "2*y", "x^2", "tanh(x)/2", "foo(1)"]:
+        assert F.looks_like_formula(text), text
+
+
+# ---- properties ---------------------------------------------------------------------------------
+
+def test_properties_of_a_scaled_tanh_are_proven():
+    p = F.from_formula("tanh(x)/2").properties
+    assert p.monotonic is True
+    assert p.output_range == "(−1/2, 1/2)"
+    assert p.zero_centred is True
+    assert p.smooth_at_zero is True
+    assert p.saturates == "both"
+
+
+def test_silu_is_not_monotonic_by_counterexample():
+    p = F.from_formula("x*sigmoid(x)").properties
+    assert p.monotonic is False
+    assert p.zero_centred is True and p.saturates == "negative" and p.smooth_at_zero is True
+    assert not F.from_formula("x*sigmoid(x)").commutes_with_max
+
+
+def test_x_squared_is_not_zero_centred():
+    p = F.from_formula("x**2").properties
+    assert p.zero_centred is False and p.monotonic is False and p.output_range == "[0, ∞)"
+
+
+def test_relu_as_a_formula():
+    act = F.from_formula("max(0, x)")
+    p = act.properties
+    assert (p.monotonic, p.output_range, p.zero_centred, p.smooth_at_zero, p.saturates) == (
+        True, "[0, ∞)", False, False, "negative")
+    assert act.relu_family and act.commutes_with_max
+
+
+def test_relu_family_means_exactly_zero_on_an_interval():
+    assert F.from_formula("min(x, 0)").relu_family
+    assert F.from_formula("where(x > 1, x - 1, 0)").relu_family
+    assert not F.from_formula("where(x > 0, x, 0.2*x)").relu_family  # leaky: never dead
+    assert not F.from_formula("x*exp(x)").relu_family  # 0.0 far out is underflow, not a dead unit
+
+
+def test_where_pieces_are_analysed_one_side_at_a_time():
+    leaky = F.from_formula("where(x > 0, x, 0.01*x)").properties
+    assert (leaky.monotonic, leaky.smooth_at_zero, leaky.saturates) == (True, False, "none")
+    elu = F.from_formula("where(x > 0, x, exp(x) - 1)").properties
+    assert (elu.monotonic, elu.smooth_at_zero, elu.output_range) == (True, True, "(−1, ∞)")
+    jump = F.from_formula("where(x > 0, x - 5, x)").properties
+    assert jump.monotonic is False and jump.smooth_at_zero is False
+
+
+def test_what_sympy_cannot_decide_is_none_not_a_guess():
+    # f′ = 1 + σ(x)(1 + x·σ(−x)) > 0.9 everywhere, but sympy cannot show it: no counterexample either
+    p = F.from_formula("x + x*sigmoid(x)").properties
+    assert p.monotonic is None
+    assert p.output_range == "unknown"
+    assert F.from_formula("where(x > 0, x, 0)").properties.monotonic in (True, None)  # never False
+
+
+def test_properties_off_the_main_thread():
+    """No alarm can bound sympy there: small expressions are still analysed, big ones are not tried."""
+    import threading
+
+    small = F.from_formula("tanh(x)/2")
+    big = F.from_formula("x*sigmoid(x)*tanh(x)*atan(x)*erf(x) + sin(x)*cos(x)*exp(-x**2)*softplus(x) + x**3")
+    found = {}
+    worker = threading.Thread(target=lambda: found.update(
+        small=F.analyse(small.expr, small.derivative_expr), big=F.analyse(big.expr, big.derivative_expr)))
+    worker.start()
+    worker.join(60)
+    assert found["small"] == small.properties
+    assert found["big"].output_range == "unknown" and found["big"].saturates == "unknown"
+
+
+def test_the_time_limit_survives_a_swallowed_alarm():
+    """An alarm lost in a finaliser (or caught by sympy) is raised again 50 ms later; none is left behind."""
+    import signal
+
+    def stubborn():
+        caught = 0
+        while True:
+            try:
+                while True:
+                    pass
+            except F._TooSlow:
+                caught += 1
+                if caught == 2:
+                    raise
+
+    handler = signal.getsignal(signal.SIGALRM)
+    start = time.perf_counter()
+    with pytest.raises(F._TooSlow):
+        F._bounded(stubborn, 0.1)
+    assert time.perf_counter() - start < 1.0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) == handler
+    assert F._bounded(lambda: 42, 0.1) == 42
+
+
+def test_a_derivative_sympy_cannot_write_is_refused():
+    import sympy
+
+    g = sympy.Function("g")
+    with pytest.raises(F.FormulaError, match="cannot write f′ in closed form"):
+        F.derivative(g(F.parse("x")), "g(x)")
+
+
+# ---- bad input ----------------------------------------------------------------------------------
+
+BAD = [
+    ("x*foo(x)", "unknown function 'foo'"),
+    ("x*tahn(x)", "did you mean 'tanh'?"),
+    ("x.real", "attribute access is not allowed ('x.real')"),
+    ("__import__('os').system('true')", "'__import__' is not a known function"),
+    ("lambda x: x", "lambda is not allowed"),
+    ("[x for x in (1,)]", "comprehensions are not allowed"),
+    ("'x'", "strings are not allowed"),
+    ("x[0]", "subscripts are not allowed ('x[0]')"),
+    ("exp(x, base=2)", "keyword arguments are not allowed ('base=2')"),
+    ("exp(x, 2)", "exp takes 1 argument, not 2"),
+    ("1", "has no x"),
+    ("x - x", "has no x"),
+    ("2*y", "unknown name 'y'"),
+    ("x +", "syntax error at the end"),
+    ("x + )", "syntax error at column 5"),
+    ("x/0", "division by zero ('x/0')"),
+    ("x/(x - x)", "undefined"),
+    ("log(-1 - x**2)", "nan or infinite at every point"),
+    ("sqrt(-1)*x", "not a real number"),
+    ("x**10**10", "exponent '10**10' is too large"),
+    ("x**x**x**100", "exponent"),
+    ("exp(exp(exp(10)))*x", "too large"),
+    ("x + 1e300", "too large"),
+    ("x^2", "write ** for a power"),
+    ("x > 0", "only allowed as where's first argument"),
+    ("where(x, 1, 0)", "must be a comparison"),
+    ("x if x > 0 else 0", "write where(c, a, b)"),
+    ("x+" * 5_000_000, "too long"),
+    ("(" * 100 + "x" + ")" * 100, "nested too deeply"),
+    ("sin(" * 40 + "x" + ")" * 40, "nested too deeply"),
+    ("-" * 100 + "x", "nested too deeply"),
+    ("x+" * 240 + "x", "too big"),
+    ("", "empty"),
+    ("x\n+ 1", "syntax error"),
+]
+
+
+@pytest.mark.parametrize("text, says", BAD, ids=[t[:30] for t, _ in BAD])
+def test_bad_input_is_one_line_formula_error(text, says):
+    start = time.perf_counter()
+    with pytest.raises(F.FormulaError) as info:
+        F.from_formula(text)
+    message = str(info.value)
+    assert says in message, message
+    assert "\n" not in message and message.startswith("formula ")
+    assert isinstance(info.value, UsageProblem)
+    assert len(message) < 400
+    assert time.perf_counter() - start < 5.0  # the sympy part (log(−1 − x²)) included; the rest are instant
+
+
+@pytest.mark.parametrize("text", ["x+" * 5_000_000, "x**10**10", "(" * 100 + "x" + ")" * 100,
+                                  "__import__('os').system('true')"])
+def test_cost_bounds_fail_fast(text):
+    F.from_formula("x")  # sympy imported and warm: what follows must not reach it
+    start = time.perf_counter()
+    with pytest.raises(F.FormulaError):
+        F.from_formula(text)
+    assert time.perf_counter() - start < 0.05
+
+
+def test_nothing_is_evaluated(tmp_path):
+    """The text never reaches eval, exec, sympify or parse_expr: with all four booby-trapped, a
+    malicious formula is refused by the whitelist, and a good one parses."""
+    import sympy
+    from sympy.parsing import sympy_parser
+
+    target = tmp_path / "pwned"
+    attacks = [f"__import__('pathlib').Path({str(target)!r}).touch()",
+               "exec('import os')", "eval('1') * x", "sympify('x')", "x.__class__.__mro__",
+               "getattr(x, 'real')", "(lambda: 1)()", "[c for c in ().__class__.__bases__]"]
+    F.parse("x*sigmoid(x) + where(x > 0, x, exp(x))")  # warm: nothing left to import lazily
+
+    def trap(*args, **kwargs):
+        raise AssertionError("evaluated")
+
+    with mock.patch.object(builtins, "eval", trap), mock.patch.object(builtins, "exec", trap), \
+            mock.patch.object(sympy, "sympify", trap), mock.patch.object(sympy_parser, "parse_expr", trap):
+        for text in attacks:
+            with pytest.raises(F.FormulaError):
+                F.parse(text)
+        assert str(F.parse("x*tanh(softplus(x)) + max(0, x)**2 / 3")) != ""
+    assert not target.exists()
+
+
+def test_formula_error_pickles():
+    with pytest.raises(F.FormulaError) as info:
+        F.from_formula("x*tahn(x)")
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value) and again.reason == info.value.reason
+
+
+def test_type_error_for_non_text():
+    with pytest.raises(TypeError):
+        F.from_formula(3)
