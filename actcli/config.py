@@ -7,7 +7,7 @@ is this config as it was run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 # The seed a single run uses when none is given.
 DEFAULT_SEED = 0
@@ -27,6 +27,8 @@ class Config:
     precision: str = "auto"       # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
     eval_batch_size: int = 1000
     log_every: int = 25           # steps between progress reports (each one reads a number off the device)
+    # formula activations the tasks may name, {name: formula}: every worker rebuilds them from the text
+    definitions: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -31,7 +31,7 @@ from typing import Iterable, Mapping, Sequence
 from . import stats
 from .config import RUN_ONLY_KEYS, Config
 from .errors import DataError, UsageProblem
-from .files import atomic_write_text
+from .files import atomic_write_text, safe_stem
 from .jsonout import dumps, revive
 
 CONFIG_FILE = "config.json"
@@ -48,7 +48,8 @@ class Task:
 
     @property
     def key(self) -> str:
-        return f"{self.activation}-seed{self.seed}"
+        """The task's file name (without .json); a formula's name is made safe for a file name."""
+        return f"{safe_stem(self.activation)}-seed{self.seed}"
 
 
 def plan(activations: Iterable[str], seeds: Iterable[int]) -> list[Task]:
@@ -90,17 +91,23 @@ def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = N
     dataset as loaded, the versions."""
     from .train import resolve
 
-    return {"config": resolve(cfg).to_dict(), "dataset": dict(dataset),
+    head = {"config": resolve(cfg).to_dict(), "dataset": dict(dataset),
             **({"versions": dict(versions)} if versions else {})}
+    return revive(json.loads(dumps(head)))   # as it will read back from disk, so that the two compare
 
 
 def differences(a: Mapping, b: Mapping) -> list[str]:
     """The keys in which two headers describe different experiments, as 'key (a ≠ b)'."""
     out = []
     ca, cb = a.get("config", {}), b.get("config", {})
-    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS):
+    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - {"definitions"}):
         if ca.get(key) != cb.get(key):
             out.append(f"{key} ({ca.get(key)!r} ≠ {cb.get(key)!r})")
+    # formulas may be added; one name must not mean two formulas
+    fa, fb = ca.get("definitions") or {}, cb.get("definitions") or {}
+    for name in sorted(fa.keys() & fb.keys()):
+        if fa[name] != fb[name]:
+            out.append(f"definition of {name} ({fa[name]!r} ≠ {fb[name]!r})")
     da, db = a.get("dataset", {}), b.get("dataset", {})
     for key in DATASET_KEYS:
         if da.get(key) != db.get(key):
@@ -143,10 +150,15 @@ class RunFolder:
         if folder.path.exists() and not folder.path.is_dir():
             raise UsageProblem(f"{str(folder.path)!r} is a file, not a folder")
         if (folder.path / CONFIG_FILE).exists():
-            differ = differences(folder.header(), head)
+            old = folder.header()
+            differ = differences(old, head)
             if differ:
                 raise UsageProblem(f"{folder.path} holds a run with another config: {'; '.join(differ)} "
                                    "(use another output folder)")
+            added = {**(old["config"].get("definitions") or {}), **(head["config"].get("definitions") or {})}
+            if added != (old["config"].get("definitions") or {}):     # new formulas join the experiment
+                old["config"]["definitions"] = added
+                atomic_write_text(folder.path / CONFIG_FILE, dumps(old))
         else:
             (folder.path / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
             atomic_write_text(folder.path / CONFIG_FILE, dumps(head))
@@ -178,6 +190,7 @@ def merge(folders: Sequence[RunFolder]) -> tuple[dict, dict[Task, dict]]:
     """One header and every task of several run folders whose configs agree (else an error naming
     the keys). A task found in two folders must hold the same numbers in both."""
     head = folders[0].header()
+    definitions = dict(head["config"].get("definitions") or {})
     results: dict[Task, dict] = {}
     origin: dict[Task, Path] = {}
     for folder in folders:
@@ -186,6 +199,7 @@ def merge(folders: Sequence[RunFolder]) -> tuple[dict, dict[Task, dict]]:
         if differ:
             raise UsageProblem(f"{folders[0].path} and {folder.path} hold different experiments: "
                                + "; ".join(differ))
+        definitions.update(other["config"].get("definitions") or {})
         for task, result in folder.results().items():
             if task in results and results[task] != result:
                 raise UsageProblem(f"task {task.key} is in both {origin[task]} and {folder.path}, "
@@ -194,6 +208,7 @@ def merge(folders: Sequence[RunFolder]) -> tuple[dict, dict[Task, dict]]:
             origin.setdefault(task, folder.path)
     if not results:
         raise DataError(f"no finished tasks in {', '.join(str(f.path / RESULTS_DIR) for f in folders)}")
+    head["config"]["definitions"] = definitions
     return head, results
 
 

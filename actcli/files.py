@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -46,3 +48,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def safe_stem(name: str) -> str:
+    """`name` as a file name: characters outside [A-Za-z0-9._-] become '_', and a short hash of the
+    name keeps two formulas apart ('x*tanh(x)' → 'x_tanh_x_~1f2e…')."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    if safe == name:
+        return name
+    return f"{safe[:60]}~{hashlib.sha1(name.encode()).hexdigest()[:8]}"

@@ -175,7 +175,7 @@ def compare_table(doc: dict) -> Table:
     table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
                         f"test {dataset['test']}; {_count(doc['config']['epochs'], 'epoch')}, "
                         f"{_count(len(seeds), 'seed')}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("activation", no_wrap=True)
+    table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
     for column in ("n", "test acc %", f"Δ vs {st['baseline']}", "verdict", "∇ first", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
                          no_wrap=column != "verdict", min_width=19 if column == "verdict" else None)

@@ -50,6 +50,7 @@ class Result:
     diverged_epoch: int | None = None
     device: str = "cpu"
     precision: str = "fp32"
+    threads: int = 1              # torch's CPU threads: another count may change the last digits
     seconds: float = 0.0
 
     @property
@@ -67,7 +68,7 @@ class Result:
                 "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
-                "seconds": self.seconds, "images_per_second": self.images_per_second,
+                "threads": self.threads, "seconds": self.seconds, "images_per_second": self.images_per_second,
                 "epochs": [asdict(e) for e in self.epochs]}
 
 
@@ -211,7 +212,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
     seed and config give the same numbers, whatever ran before in the process. `cfg` must be resolved
     (see `resolve`)."""
     device, precision = cfg.device, cfg.precision
-    act = activations.get(name)
+    act = activations.resolve(name, cfg.definitions)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
@@ -219,7 +220,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
     model = ArticleCNN(act).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
-    result = Result(act.name, seed, device=device, precision=precision)
+    result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads())
     n, B = len(data.train_y), cfg.batch_size
     steps = math.ceil(n / B)
     started = time.perf_counter()

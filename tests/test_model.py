@@ -122,3 +122,11 @@ def test_byte_alpha_dropout_is_torch_alpha_dropout(p):
     for stat in (torch.mean, torch.std):  # self-normalising: mean 0, variance 1 kept, as torch's
         assert stat(ours).item() == pytest.approx(stat(theirs).item(), abs=0.01)
     assert torch.equal(ByteDropout(p, alpha=True).eval()(x), x)
+
+
+@pytest.mark.parametrize("formula, pools_first", [("tanh(x)/2", True), ("max(0, x)", True),
+                                                  ("x*sigmoid(x)", False), ("x + x*sigmoid(x)", False)])
+def test_a_formula_moves_after_the_pool_only_when_proven_non_decreasing(formula, pools_first):
+    from actcli.formula import from_formula
+
+    assert ArticleCNN(from_formula(formula)).pool_first is pools_first   # None (unknown) keeps the order

@@ -13,7 +13,7 @@ try:
     cli.main({args!r}, prog_name="actcli")
 except SystemExit:
     pass
-print("\\nMODULES", sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
+print("\\nMODULES", sorted(m for m in ("torch", "matplotlib", "sympy") if m in sys.modules))
 """
 
 
@@ -26,7 +26,11 @@ def loaded(*args):
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["derive", "gelu"], ["derive", "gelu-tanh"],
                                   ["chain", "--weights", "100"], ["clip"], ["chain", "--help"]])
 def test_light_commands_import_neither_torch_nor_matplotlib(args):
-    assert loaded(*args) == []
+    assert loaded(*args) == []          # nor sympy: built-in names never need it
+
+
+def test_a_formula_imports_sympy_but_not_torch():
+    assert loaded("derive", "x*tanh(softplus(x))") == ["sympy"]
 
 
 def test_plot_imports_matplotlib_but_not_torch(tmp_path):

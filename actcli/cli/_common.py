@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from .. import activations
-from ..errors import UnknownActivationError
+from ..errors import UsageProblem
 from ..jsonout import dumps
 
 
 class ActivationType(click.ParamType):
-    """A registry name, with the closest name suggested when it is not one."""
+    """A registry name (the closest suggested when it is not one) or a formula in x."""
 
     name = "activation"
 
@@ -21,23 +21,47 @@ class ActivationType(click.ParamType):
         if isinstance(value, activations.Activation):
             return value
         try:
-            return activations.get(value)
-        except UnknownActivationError as exc:
+            return activations.resolve(value)
+        except UsageProblem as exc:   # an unknown name, or a formula that is not one (FormulaError)
             self.fail(str(exc), param, ctx)
 
 
 class ActivationListType(ActivationType):
-    """A comma list of registry names."""
+    """A comma list of registry names and formulas (commas inside brackets belong to the formula)."""
 
     name = "names"
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        names = [v for v in (s.strip() for s in str(value).split(",")) if v]
+        names = [v for v in (s.strip() for s in activations.split_top_level(str(value))) if v]
         if not names:
             self.fail("give at least one activation name", param, ctx)
         return tuple(dict.fromkeys(super(ActivationListType, self).convert(n, param, ctx) for n in names))
+
+
+class DefinitionType(click.ParamType):
+    """`NAME=FORMULA`: a formula activation with a name of its own."""
+
+    name = "NAME=FORMULA"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, activations.Activation):
+            return value
+        name, eq, formula = str(value).partition("=")
+        name = name.strip()
+        if not eq or not name or not formula.strip():
+            self.fail(f"{value!r}: write NAME=FORMULA, such as swish17=x*sigmoid(1.702*x)", param, ctx)
+        if not all(c.isalnum() or c in "-_." for c in name):
+            self.fail(f"{name!r}: a name has letters, digits, '-', '_' and '.' only", param, ctx)
+        if name in activations.REGISTRY or name in activations.ALIASES:
+            self.fail(f"{name!r} is a built-in activation; choose another name", param, ctx)
+        try:
+            from ..formula import from_formula
+
+            return from_formula(formula, name=name)
+        except UsageProblem as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class FloatListType(click.ParamType):
@@ -65,6 +89,7 @@ class FloatListType(click.ParamType):
 
 ACTIVATION = ActivationType()
 ACTIVATIONS = ActivationListType()
+DEFINITION = DefinitionType()
 FLOATS = FloatListType()
 
 json_option = click.option("--json", "as_json", is_flag=True,

@@ -19,7 +19,7 @@ from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from . import cli
-from ._common import ACTIVATIONS, console, emit_json, json_option
+from ._common import DEFINITION, console, emit_json, json_option
 
 
 class SeedsType(click.ParamType):
@@ -36,6 +36,24 @@ class SeedsType(click.ParamType):
             return parse_seeds(value)
         except UsageProblem as exc:
             self.fail(str(exc), param, ctx)
+
+
+def _activations(names: str, defines) -> list:
+    """--activations (names, defined names, formulas) and then the --define'd ones, each once."""
+    from .. import activations
+
+    definitions = {d.name: d.source for d in defines}
+    texts = [t.strip() for t in activations.split_top_level(names) if t.strip()]
+    if not texts and not defines:
+        raise click.BadParameter("give at least one activation name", param_hint="--activations")
+    acts = []
+    for text in texts:
+        try:
+            acts.append(activations.resolve(text, definitions))
+        except UsageProblem as exc:
+            raise click.BadParameter(str(exc), param_hint="--activations") from exc
+    acts += [d for d in defines if d.name not in {a.name for a in acts}]
+    return list({a.name: a for a in acts}.values())
 
 
 class JobsType(click.ParamType):
@@ -170,8 +188,12 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 
 
 @cli.command()
-@click.option("--activations", "names", type=ACTIVATIONS, default=",".join(ARTICLE_ACTIVATIONS),
-              show_default=True, help="Comma list of activations.")
+@click.option("--activations", "names", default=",".join(ARTICLE_ACTIVATIONS), show_default=True,
+              help="Comma list of activations: registry names, names from --define, or formulas in x "
+                   "(commas inside brackets belong to the formula: relu,max(0.1*x, x)).")
+@click.option("--define", "defines", type=DEFINITION, multiple=True, metavar="NAME=FORMULA",
+              help="A formula activation with a name, such as swish17=x*sigmoid(1.702*x); repeatable. "
+                   "It is trained too, after --activations.")
 @click.option("--seeds", type=SeedsType(), help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
               "The same seed gives every activation the same batch order (a paired comparison).")
 @click.option("--seed", type=click.IntRange(min=0), help=f"A single seed (default {DEFAULT_SEED}); "
@@ -188,7 +210,8 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device,
+              show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=DEFAULTS.precision,
               show_default=True, help="auto: bf16 autocast where the CPU or GPU has native bf16, else fp32.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only N training images (quick runs).")
@@ -210,8 +233,9 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
                    "same folder again to finish an interrupted run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @json_option
-def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device, precision,
-            limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet, as_json) -> None:
+def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device,
+            precision, limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet,
+            as_json) -> None:
     """Train the article's MNIST CNN once per activation and seed, and compare them fairly.
 
     Categorical cross-entropy and real accuracy (the article's binary cross-entropy made every
@@ -228,6 +252,7 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
     Example:
       actcli compare --epochs 5
       actcli compare --epochs 5 --seeds 0-4 -o runs/five-seeds
+      actcli compare --activations relu,gelu --define "swish17=x*sigmoid(1.702*x)"
       actcli compare --dataset fashion-mnist --activations relu,gelu --epochs 1 --json
     """
     if clip_norm is not None and no_clip:
@@ -235,11 +260,14 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
     if seeds is not None and seed is not None:
         raise UsageProblem("give --seeds or --seed, not both")
     seeds = seeds or (DEFAULT_SEED if seed is None else seed,)
-    activation_names = [a.name for a in names]
+    acts = _activations(names, defines)
+    activation_names = [a.name for a in acts]
+    # every formula travels as text, so that each worker can rebuild it
+    definitions = {a.name: a.source for a in acts if hasattr(a, "source")}
     if baseline is not None:
         from .. import activations
 
-        baseline = activations.get(baseline).name
+        baseline = activations.resolve(baseline, definitions).name
         if baseline not in activation_names:
             raise UsageProblem(f"--baseline {baseline!r} is not in --activations ({', '.join(activation_names)})")
     from torch import __version__ as torch_version
@@ -253,7 +281,7 @@ def compare(names, seeds, seed, baseline, dataset, data_dir, offline, epochs, ba
         dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
         clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
         clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
-        device=device, precision=precision, limit=limit))
+        device=device, precision=precision, limit=limit, definitions=definitions))
     out = Path(output or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
@@ -318,9 +346,12 @@ def report(folders, baseline, output, as_json) -> None:
     """
     from .. import activations, experiment
 
-    if baseline is not None:
-        baseline = activations.get(baseline).name
     head, results = experiment.merge([experiment.RunFolder(f) for f in folders])
+    if baseline is not None and baseline not in {t.activation for t in results}:
+        try:
+            baseline = activations.get(baseline).name     # an alias of a built-in (swish → silu)
+        except UsageProblem:
+            pass                                           # summarize says it is not among them
     doc = experiment.summarize(head, results, baseline)
     out = Path(output) if output else (Path(folders[0]) if len(folders) == 1 else None)
     if output:

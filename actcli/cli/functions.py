@@ -10,7 +10,7 @@ import click
 from .. import activations
 from ..derive import DEFAULT_POINTS, derive as derive_core
 from ..errors import ParameterError
-from ..files import atomic_write
+from ..files import atomic_write, safe_stem
 from . import cli
 from ._common import ACTIVATION, FLOATS, console, emit_json, finite, json_option, writable_file
 
@@ -68,14 +68,16 @@ def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> No
     Example:
       actcli plot gelu                          # writes gelu.png
       actcli plot relu elu selu -o cmp.svg --range -4 2
+      actcli plot gelu "x*sigmoid(1.702*x)" -o gelu-vs-swish.png
     """
     lo, hi = range_
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise click.BadParameter(f"need finite LO < HI, got {lo:g} {hi:g}", param_hint="--range")
     acts = list(dict.fromkeys(names))
-    output = output or "-".join(a.name for a in acts) + ".png"
+    output = output or "-".join(safe_stem(a.name) for a in acts) + ".png"
     path = writable_file(output, FIGURE_FORMATS, "-o/--output")
     curves = _bind_all(acts, alpha)
+    _finite_somewhere(curves, lo, hi)
 
     from ..plots import activation_figure
 
@@ -90,6 +92,18 @@ def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> No
         click.echo(str(path))
     if show:
         _show(fig)
+
+
+def _finite_somewhere(curves, lo: float, hi: float) -> None:
+    """A curve with no finite value on [lo, hi] would draw an empty panel: say so instead."""
+    import numpy as np
+
+    x = np.linspace(lo, hi, 1001)
+    for act, params in curves:
+        with np.errstate(all="ignore"):
+            if not np.any(np.isfinite(act.f(x, **params))):
+                raise click.BadParameter(f"{act.name} is nan or infinite at every point of [{lo:g}, {hi:g}]",
+                                         param_hint="--range")
 
 
 def _show(fig) -> None:
@@ -114,19 +128,29 @@ def _show(fig) -> None:
 @click.option("--check", is_flag=True, help="Compare f′ with torch autograd (float64) and a central "
               "difference; exit 1 if f′ is off by more than 1e-8 (relative, absolute below |f′| = 1).")
 @click.option("--latex", is_flag=True, help="Print the formulas as LaTeX.")
+@click.option("--properties", "show_properties", is_flag=True,
+              help="Also its properties: f(0), range, monotonic, zero-centred, smooth at 0, where it saturates "
+                   "(for a formula computed by sympy, within a few seconds; 'unknown' where it cannot decide).")
 @json_option
-def derive(name, points, alpha, check, latex, as_json) -> None:
+def derive(name, points, alpha, check, latex, show_properties, as_json) -> None:
     """Formulas for f and f′ and a table of values; --check proves f′ right.
 
     \b
     Example:
       actcli derive gelu --check
       actcli derive leaky-relu --alpha 0.1 --at -1,0,1 --json
+      actcli derive "x*tanh(softplus(x))" --check        # any formula in x: sympy derives it
+      actcli derive "tanh(x)/2" --properties
     """
     act = name
     params = _bind_all([act], alpha)[0][1]
     result = derive_core(act, points or DEFAULT_POINTS, params, check=check)
     doc = result.to_dict()
+    if show_properties:
+        d = act.describe()
+        doc["properties"] = {"f(0)": float(act.f(0.0, **params)),
+                             **{k: d[k] for k in ("output_range", "monotonic", "zero_centred", "smooth_at_zero",
+                                                  "saturates")}}
     if as_json:
         emit_json(doc)
     else:
@@ -142,6 +166,15 @@ def _print_derivation(doc: dict, latex: bool) -> None:
     out.print(f"[bold]f[/]:  {doc['latex'] if latex else doc['formula']}", highlight=False)
     out.print(f"[bold]f′[/]: {doc['latex_derivative'] if latex else doc['derivative']}", highlight=False)
     out.print(derivation_table(doc))
+    if "properties" in doc:
+        p = doc["properties"]
+
+        def word(flag):
+            return "unknown" if flag is None else ("yes" if flag else "no")
+
+        out.print(f"f(0) = {num(p['f(0)'])}; range {p['output_range']}; monotonic: {word(p['monotonic'])}; "
+                  f"zero-centred: {word(p['zero_centred'])}; smooth at 0: {word(p['smooth_at_zero'])}; "
+                  f"saturates: {p['saturates']}", highlight=False)
     if "max_abs_error" in doc:
         verdict = "[green]agrees[/]" if doc["passed"] else "[red]DISAGREES[/]"
         out.print(f"f′ {verdict} with torch autograd: max |f′ − autograd| = {num(doc['max_abs_error'], 3)} "
