@@ -7,10 +7,12 @@ is this config as it was run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 # The seed a single run uses when none is given.
 DEFAULT_SEED = 0
+# Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
+DEFAULT_JOBS = "auto"
 
 
 @dataclass(frozen=True)
@@ -25,18 +27,18 @@ class Config:
     val_fraction: float = 0.1     # held out of the training images; the test set is touched once, at the end
     device: str = "auto"          # 'auto' picks CUDA when there is one
     precision: str = "auto"       # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
+    threads: int = 1              # torch CPU threads per task: part of the experiment, since another count
+                                  # sums in another order and changes the numbers (docs/benchmarks.md)
     eval_batch_size: int = 1000
     log_every: int = 25           # steps between progress reports (each one reads a number off the device)
     # formula activations the tasks may name, {name: formula}: every worker rebuilds them from the text
     definitions: dict = field(default_factory=dict)
+    # the formulas proven non-decreasing when the run was planned: only they move after the max-pool
+    # (decided once, so that a busy worker's time-limited proof cannot change the network)
+    monotonic_formulas: tuple = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Config:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 DEFAULTS = Config()

@@ -6,9 +6,9 @@ caller, in the main process, as results arrive: a task is saved the moment it en
 A failing task never stops the others. Ctrl-C (KeyboardInterrupt) stops an executor: what is
 pending is cancelled and the workers are stopped; the tasks in flight are lost, nothing else.
 
-Threads: a training uses `threads` torch threads. The same task with the same number of threads
-gives the same numbers in any executor; with a different number the last digits may differ
-(floating-point sums are taken in another order).
+Threads: a training uses the config's `threads` torch threads, whichever executor runs it, so the
+same task gives the same numbers in any of them. (Another thread count sums in another order: the
+numbers then differ, by up to 0.2 points of accuracy after 5 epochs, docs/benchmarks.md.)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def cores() -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """How many tasks run at once, and the torch threads each gets (jobs × threads ≈ the cores)."""
+    """How many tasks run at once, and the torch threads each has (the config's: part of the experiment)."""
 
     jobs: int
     threads: int
@@ -53,14 +53,14 @@ class Plan:
 TASKS_PER_GPU = 4
 
 
-def choose(jobs: int | str, tasks: int, device: str, n_cores: int | None = None) -> Plan:
-    """`jobs` 'auto': one task per core on a CPU (two 1-thread trainings side by side do more work
-    than one 2-thread training), up to TASKS_PER_GPU on a GPU; never more jobs than tasks."""
+def choose(jobs: int | str, tasks: int, device: str, threads: int = 1, n_cores: int | None = None) -> Plan:
+    """`jobs` 'auto': as many `threads`-thread tasks as the cores hold on a CPU (two 1-thread trainings
+    side by side do more work than one 2-thread training), TASKS_PER_GPU on a GPU; never more jobs than
+    tasks. The threads per task never depend on this choice, so neither do the numbers."""
     n_cores = n_cores or cores()
     if jobs == "auto":
-        jobs = TASKS_PER_GPU if device == "cuda" else n_cores
-    jobs = max(1, min(int(jobs), max(tasks, 1)))
-    return Plan(jobs, max(1, n_cores // jobs))
+        jobs = TASKS_PER_GPU if device == "cuda" else max(1, n_cores // threads)
+    return Plan(max(1, min(int(jobs), max(tasks, 1))), threads)
 
 
 def _error(exc: BaseException) -> str:
@@ -72,15 +72,14 @@ def _error(exc: BaseException) -> str:
 # In this process
 # ---------------------------------------------------------------------------------------------
 
-def run_here(todo: Sequence, split, cfg: Config, handler: Handler, threads: int | None = None) -> None:
-    """One task after another in this process (`--jobs 1`)."""
+def run_here(todo: Sequence, split, cfg: Config, handler: Handler) -> None:
+    """One task after another in this process (`--jobs 1`), with the config's threads."""
     import torch
 
     from . import train
 
     before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(cfg.threads)
     try:
         on_device = train.DeviceData(split, cfg.device)
         for task in todo:
@@ -115,7 +114,7 @@ def _ask_for_sigkill_with_parent() -> None:
         pass   # elsewhere the parent check in every progress report does it
 
 
-def _worker(inbox, events, split, cfg: Config, threads: int, parent: int) -> None:
+def _worker(inbox, events, split, cfg: Config, parent: int) -> None:
     """A worker: load the data onto the device once, then train tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's: it stops the workers
     _ask_for_sigkill_with_parent()
@@ -124,7 +123,7 @@ def _worker(inbox, events, split, cfg: Config, threads: int, parent: int) -> Non
 
     from . import train
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(cfg.threads)
     pid = os.getpid()
     on_device = train.DeviceData(split, cfg.device)
 
@@ -142,61 +141,76 @@ def _worker(inbox, events, split, cfg: Config, threads: int, parent: int) -> Non
             events.put(("finished", pid, (task, result.to_dict())))
 
 
-def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, plan: Plan) -> None:
-    """`plan.jobs` worker processes (spawned, not forked: safe with CUDA and threads) take tasks
-    as they come; results travel back to this process."""
+def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: int) -> None:
+    """`jobs` worker processes (spawned, not forked: safe with CUDA and threads) take tasks as they
+    come; results travel back to this process. A task whose worker dies is reported failed; tasks no
+    worker was left to take are left pending."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     inbox, events = ctx.Queue(), ctx.Queue()
     for task in todo:
         inbox.put(task)
-    for _ in range(plan.jobs):
+    for _ in range(jobs):
         inbox.put(None)
-    workers = [ctx.Process(target=_worker, args=(inbox, events, split, cfg, plan.threads, os.getpid()),
-                           daemon=True) for _ in range(plan.jobs)]
+    workers = [ctx.Process(target=_worker, args=(inbox, events, split, cfg, os.getpid()), daemon=True)
+               for _ in range(jobs)]
     holding: dict[int, object] = {}           # worker pid → the task it is training
     left = set(todo)
+
+    def handle(kind, pid, payload):
+        if kind == "started":
+            holding[pid] = payload
+            handler.started(payload, f"process {pid}")
+        elif kind == "progress":
+            handler.progress(payload)
+        else:
+            task, value = payload
+            holding.pop(pid, None)
+            if task in left:
+                left.discard(task)
+                (handler.finished if kind == "finished" else handler.failed)(task, value)
+
     try:
         for w in workers:
             w.start()
         while left:
             try:
-                kind, pid, payload = events.get(timeout=0.2)
-            except queue.Empty:
-                for w in workers:           # a worker that died holding a task: that task failed
-                    if not w.is_alive() and w.pid in holding:
-                        task = holding.pop(w.pid)
-                        left.discard(task)
-                        handler.failed(task, f"its worker process died (exit code {w.exitcode})")
-                if not any(w.is_alive() for w in workers):
-                    break
+                handle(*events.get(timeout=0.2))
                 continue
-            if kind == "started":
-                holding[pid] = payload
-                handler.started(payload, f"process {pid}")
-            elif kind == "progress":
-                handler.progress(payload)
-            else:
-                task, value = payload
-                holding.pop(pid, None)
-                left.discard(task)
-                (handler.finished if kind == "finished" else handler.failed)(task, value)
+            except queue.Empty:
+                pass
+            dead = [w for w in workers if not w.is_alive()]
+            if not dead:
+                continue
+            try:                           # what a worker sent just before it exited comes first
+                while True:
+                    handle(*events.get(timeout=0.5))
+            except queue.Empty:
+                pass
+            for w in dead:                 # a worker that died holding a task: that task failed
+                task = holding.pop(w.pid, None)
+                if task in left:
+                    left.discard(task)
+                    handler.failed(task, f"its worker process died (exit code {w.exitcode})")
+            if len(dead) == len(workers):
+                break                      # nobody left to take the rest: they stay pending
     finally:
         for w in workers:
             if w.is_alive():
                 w.terminate()
         for w in workers:
             w.join(timeout=10)
-        inbox.close()
-        events.close()
+        for q in (inbox, events):          # never wait at exit for a pipe nobody reads
+            q.cancel_join_thread()
+            q.close()
 
 
 # ---------------------------------------------------------------------------------------------
 # Ray
 # ---------------------------------------------------------------------------------------------
 
-def _import_ray():
+def import_ray():
     try:
         import ray
     except ImportError:
@@ -207,13 +221,13 @@ def _import_ray():
 FAILED = "__actcli_failed__"   # the key of a Ray task's result that carries its error instead
 
 
-def _ray_task(split, cfg: Config, task, threads: int, events):
+def _ray_task(split, cfg: Config, task, events):
     """One task on a Ray worker (its data comes from the object store)."""
     import torch
 
     from . import train
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(cfg.threads)
     events.put(("started", os.getpid(), task))
     on_device = train.DeviceData(split, cfg.device)
     try:
@@ -227,15 +241,16 @@ def default_gpus_per_task(device: str) -> float:
     return 1.0 / TASKS_PER_GPU if device == "cuda" else 0.0
 
 
-def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str | None, cpus_per_task: int,
+def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str | None,
             gpus_per_task: float | None = None, max_retries: int = 2) -> dict:
-    """Each task a Ray task asking for `cpus_per_task` CPUs (and a fraction of a GPU on CUDA).
+    """Each task a Ray task asking for the config's threads as CPUs (and a fraction of a GPU on CUDA).
 
-    No address: a local Ray instance is started (and stopped at the end). 'auto', 'host:port' or
+    No address: a local Ray instance is started, or one already running on this machine is joined, as
+    `ray.init` does (and stopped at the end if it was started here). 'auto', 'host:port' or
     'ray://…' joins a running cluster, as `ray.init` does (RAY_ADDRESS too). The split goes into the
     object store once. A task whose worker dies is retried `max_retries` times, then reported failed;
     one that raises is reported failed with its error. Returns what Ray ran on."""
-    ray = _import_ray()
+    ray = import_ray()
     from ray.util.queue import Queue
 
     gpus = default_gpus_per_task(cfg.device) if gpus_per_task is None else gpus_per_task
@@ -249,8 +264,8 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
     try:
         events = Queue()
         data = ray.put(split)
-        remote = ray.remote(num_cpus=cpus_per_task, num_gpus=gpus, max_retries=max_retries)(_ray_task)
-        pending = {remote.remote(data, cfg, task, cpus_per_task, events): task for task in todo}
+        remote = ray.remote(num_cpus=cfg.threads, num_gpus=gpus, max_retries=max_retries)(_ray_task)
+        pending = {remote.remote(data, cfg, task, events): task for task in todo}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
@@ -274,7 +289,8 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
                 ray.cancel(ref, force=True)
         resources = ray.cluster_resources()
         return {"cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0),
-                "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "gpus_per_task": gpus}
+                "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "cpus_per_task": cfg.threads,
+                "gpus_per_task": gpus}
     finally:
         if started_here:
             ray.shutdown()
@@ -292,4 +308,4 @@ def _drain(events, handler: Handler) -> None:
             handler.progress(payload)
 
 
-__all__ = ["Handler", "Plan", "choose", "cores", "run_here", "run_processes", "run_ray"]
+__all__ = ["Handler", "Plan", "choose", "cores", "import_ray", "run_here", "run_processes", "run_ray"]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from . import stats
-from .config import RUN_ONLY_KEYS, Config
+from .config import DEFAULT_JOBS, RUN_ONLY_KEYS, Config
 from .errors import DataError, UsageProblem
 from .files import atomic_write_text, safe_stem
 from .jsonout import dumps, revive
@@ -38,6 +38,10 @@ CONFIG_FILE = "config.json"
 RESULTS_DIR = "results"
 # Dataset facts that must agree between folders; where the files were read from need not.
 DATASET_KEYS = ("name", "train", "val", "test")
+# Keys that grow as formulas join a folder; checked name by name.
+FORMULA_KEYS = frozenset({"definitions", "monotonic_formulas"})
+# Fields of a result that differ between two runs of the same task.
+RUN_FIELDS = frozenset({"seconds", "images_per_second", "device"})
 MAX_SEEDS = 10_000
 
 
@@ -100,19 +104,29 @@ def differences(a: Mapping, b: Mapping) -> list[str]:
     """The keys in which two headers describe different experiments, as 'key (a ≠ b)'."""
     out = []
     ca, cb = a.get("config", {}), b.get("config", {})
-    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - {"definitions"}):
+    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - FORMULA_KEYS):
         if ca.get(key) != cb.get(key):
             out.append(f"{key} ({ca.get(key)!r} ≠ {cb.get(key)!r})")
-    # formulas may be added; one name must not mean two formulas
+    # formulas may be added; one name must not mean two formulas, nor two networks
     fa, fb = ca.get("definitions") or {}, cb.get("definitions") or {}
+    ma, mb = set(ca.get("monotonic_formulas") or ()), set(cb.get("monotonic_formulas") or ())
     for name in sorted(fa.keys() & fb.keys()):
         if fa[name] != fb[name]:
             out.append(f"definition of {name} ({fa[name]!r} ≠ {fb[name]!r})")
+        elif (name in ma) != (name in mb):
+            out.append(f"whether {name} runs after the max-pool")
     da, db = a.get("dataset", {}), b.get("dataset", {})
     for key in DATASET_KEYS:
         if da.get(key) != db.get(key):
             out.append(f"dataset {key} ({da.get(key)!r} ≠ {db.get(key)!r})")
     return out
+
+
+def joined(a: Mapping, b: Mapping) -> dict:
+    """The formula keys of two agreeing configs, together."""
+    return {"definitions": {**(a.get("definitions") or {}), **(b.get("definitions") or {})},
+            "monotonic_formulas": sorted(set(a.get("monotonic_formulas") or ())
+                                         | set(b.get("monotonic_formulas") or ()))}
 
 
 def _read_json(path: Path) -> dict:
@@ -155,9 +169,9 @@ class RunFolder:
             if differ:
                 raise UsageProblem(f"{folder.path} holds a run with another config: {'; '.join(differ)} "
                                    "(use another output folder)")
-            added = {**(old["config"].get("definitions") or {}), **(head["config"].get("definitions") or {})}
-            if added != (old["config"].get("definitions") or {}):     # new formulas join the experiment
-                old["config"]["definitions"] = added
+            both = joined(old["config"], head["config"])
+            if any(both[k] != (old["config"].get(k) or type(both[k])()) for k in both):
+                old["config"].update(both)                      # new formulas join the experiment
                 atomic_write_text(folder.path / CONFIG_FILE, dumps(old))
         else:
             (folder.path / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -186,29 +200,33 @@ class RunFolder:
         return atomic_write_text(self.path / RESULTS_DIR / f"{task.key}.json", dumps(result))
 
 
+def _numbers(result: Mapping) -> dict:
+    """A result without what changes from run to run of the same task (timings, where it ran)."""
+    return {**{k: v for k, v in result.items() if k not in RUN_FIELDS},
+            "epochs": [{k: v for k, v in e.items() if k not in RUN_FIELDS} for e in result.get("epochs", [])]}
+
+
 def merge(folders: Sequence[RunFolder]) -> tuple[dict, dict[Task, dict]]:
     """One header and every task of several run folders whose configs agree (else an error naming
-    the keys). A task found in two folders must hold the same numbers in both."""
+    the keys). A task found in two folders must hold the same numbers in both (timings aside)."""
     head = folders[0].header()
-    definitions = dict(head["config"].get("definitions") or {})
     results: dict[Task, dict] = {}
     origin: dict[Task, Path] = {}
     for folder in folders:
         other = folder.header()
-        differ = differences(head, other)
+        differ = differences(head, other)        # against everything merged so far
         if differ:
             raise UsageProblem(f"{folders[0].path} and {folder.path} hold different experiments: "
                                + "; ".join(differ))
-        definitions.update(other["config"].get("definitions") or {})
+        head["config"].update(joined(head["config"], other["config"]))
         for task, result in folder.results().items():
-            if task in results and results[task] != result:
+            if task in results and _numbers(results[task]) != _numbers(result):
                 raise UsageProblem(f"task {task.key} is in both {origin[task]} and {folder.path}, "
                                    "with different numbers")
             results.setdefault(task, result)
             origin.setdefault(task, folder.path)
     if not results:
         raise DataError(f"no finished tasks in {', '.join(str(f.path / RESULTS_DIR) for f in folders)}")
-    head["config"]["definitions"] = definitions
     return head, results
 
 
@@ -228,12 +246,11 @@ def load_data(cfg: Config, data_dir=None, offline: bool | None = None, progress=
 
 @dataclass(frozen=True)
 class Execution:
-    """Where and how the tasks run: `jobs` at once in worker processes ('auto': from the cores, the
-    tasks and the device; 1: in this process), each with `threads` torch threads (None: jobs × threads
-    ≈ the cores); or, with `ray`, as Ray tasks (`address` None starts a local instance)."""
+    """Where the tasks run: `jobs` at once in worker processes ('auto': from the cores, the tasks and the
+    device; 1: one after another in this process); or, with `ray`, as Ray tasks (`address` None starts
+    or joins a local instance). The torch threads per task are the config's, not this."""
 
-    jobs: int | str = 1
-    threads: int | None = None
+    jobs: int | str = DEFAULT_JOBS
     ray: bool = False
     address: str | None = None
     gpus_per_task: float | None = None
@@ -273,6 +290,8 @@ class _Saver:
             self.listener.progress(p)
 
     def finished(self, task, result):
+        if task not in self.outcome.pending:    # reported once already
+            return
         self.folder.save(task, result)
         self.outcome.ran.append(task)
         self.outcome.pending.remove(task)
@@ -280,6 +299,8 @@ class _Saver:
             self.listener.finished(task, result)
 
     def failed(self, task, error):
+        if task not in self.outcome.pending:
+            return
         self.outcome.failed[task] = error
         self.outcome.pending.remove(task)
         if self.listener:
@@ -301,24 +322,18 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
         return outcome
     cfg = train.resolve(cfg)
     handler = _Saver(folder, outcome, listener)
-    plan = executors.choose(execution.jobs, len(todo), cfg.device)
-    if execution.threads:
-        plan = executors.Plan(plan.jobs, execution.threads)
+    plan = executors.choose(execution.jobs, len(todo), cfg.device, cfg.threads)
     try:
         if execution.ray:
-            cpus = execution.threads or 1
-            outcome.execution = {"executor": "ray", "cpus_per_task": cpus}
-            outcome.execution.update(executors.run_ray(todo, split, cfg, handler, execution.address, cpus,
+            outcome.execution = {"executor": "ray"}
+            outcome.execution.update(executors.run_ray(todo, split, cfg, handler, execution.address,
                                                        execution.gpus_per_task))
         elif plan.jobs == 1:
-            import torch
-
-            outcome.execution = {"executor": "this process", "jobs": 1,
-                                 "threads": execution.threads or torch.get_num_threads()}
-            executors.run_here(todo, split, cfg, handler, execution.threads)
+            outcome.execution = {"executor": "this process", **plan.to_dict()}
+            executors.run_here(todo, split, cfg, handler)
         else:
             outcome.execution = {"executor": "processes", **plan.to_dict()}
-            executors.run_processes(todo, split, cfg, handler, plan)
+            executors.run_processes(todo, split, cfg, handler, plan.jobs)
     except KeyboardInterrupt:
         outcome.interrupted = True
     return outcome

@@ -50,7 +50,8 @@ class Result:
     diverged_epoch: int | None = None
     device: str = "cpu"
     precision: str = "fp32"
-    threads: int = 1              # torch's CPU threads: another count may change the last digits
+    threads: int = 1              # torch's CPU threads: another count sums in another order
+    pool_first: bool = False      # the second activation ran after the max-pool (same function, cheaper)
     seconds: float = 0.0
 
     @property
@@ -68,7 +69,8 @@ class Result:
                 "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
-                "threads": self.threads, "seconds": self.seconds, "images_per_second": self.images_per_second,
+                "threads": self.threads, "pool_first": self.pool_first, "seconds": self.seconds,
+                "images_per_second": self.images_per_second,
                 "epochs": [asdict(e) for e in self.epochs]}
 
 
@@ -217,10 +219,13 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
     order = torch.Generator(device="cpu").manual_seed(seed)  # the same batch order for every activation
-    model = ArticleCNN(act).to(device).to(memory_format=torch.channels_last)
+    # a formula moves after the pool only if it was proven non-decreasing when the run was planned
+    pool_first = (act.name in cfg.monotonic_formulas) if act.name in cfg.definitions else None
+    model = ArticleCNN(act, pool_first).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
-    result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads())
+    result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads(),
+                    pool_first=model.pool_first)
     n, B = len(data.train_y), cfg.batch_size
     steps = math.ceil(n / B)
     started = time.perf_counter()

@@ -38,6 +38,7 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
     assert doc["statistics"]["activations"][1]["vs_baseline"]["verdict"] == "no interval with 1 seed"
     assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "failed": {}, "interrupted": False,
                           "execution": {"executor": "this process", "jobs": 1, "threads": 2}, "output": str(out)}
+    assert doc["config"]["threads"] == 2 and all(r["threads"] == 2 for r in doc["results"])
     assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "config.json", "history.json",
                                                     "loss.png", "report.md", "results", "summary.csv"]
     report = (out / "report.md").read_text()

@@ -70,6 +70,8 @@ def test_formulas_train_in_compare(invoke, tiny_dir, tmp_path):
     assert doc["run"]["execution"]["executor"] == "processes"          # each worker rebuilt them from text
     assert doc["config"]["definitions"] == {"max(0, x)": "max(0,x)", "x*tanh(x)": "x*tanh(x)",
                                             "swish17": "x*sigmoid(1.702*x)"}
+    assert doc["config"]["monotonic_formulas"] == ["max(0, x)"]            # proven once, before the workers
+    assert by["max(0, x)"]["pool_first"] and not by["swish17"]["pool_first"]
     assert by["max(0, x)"]["epochs"][-1]["dead_fraction"] is not None     # it can die: dead units counted
     assert by["swish17"]["epochs"][-1]["dead_fraction"] is None
     assert all(r["epochs"][-1]["grad_norm_first"] > 0 and r["test_accuracy"] > 0.5 for r in by.values())
@@ -114,9 +116,16 @@ def test_bad_formulas_are_one_line(invoke, tmp_path, text, says):
 
 
 @pytest.mark.parametrize("value, says", [("noequals", "write NAME=FORMULA"), ("relu=x", "is a built-in"),
-                                         ("a b=x", "letters, digits"), ("=x", "write NAME=FORMULA")])
+                                         ("ReLU=x*x", "is a built-in"), ("swish=x", "is a built-in"),
+                                         ("nan=x*x", "reads as a number"), ("a b=x", "letters, digits"),
+                                         ("=x", "write NAME=FORMULA")])
 def test_bad_definitions(invoke, tmp_path, value, says):
     assert says in one_line_error(invoke("compare", "--define", value, "-o", tmp_path / "never"))
+
+
+def test_a_name_defined_twice(invoke, tmp_path):
+    err = one_line_error(invoke("compare", "--define", "f=x*x", "--define", "f=tanh(x)", "-o", tmp_path / "never"))
+    assert "a name is defined twice" in err
 
 
 def test_plot_refuses_a_range_where_the_formula_is_nowhere_finite(invoke, tmp_path):
@@ -131,5 +140,14 @@ def test_properties_are_computed_not_guessed(invoke):
     p = props("tanh(x)/2")
     assert (p["f(0)"], p["output_range"], p["monotonic"], p["zero_centred"]) == (0.0, "(−1/2, 1/2)", True, True)
     assert props("x*sigmoid(x)")["monotonic"] is False
-    assert props("x + x*sigmoid(x)")["monotonic"] is None            # sympy cannot decide: not a guess
-    assert "monotonic: unknown" in invoke("derive", "x + x*sigmoid(x)", "--properties").stdout
+    assert props("x + x*sigmoid(x)")["monotonic"] in (True, None)    # increasing: never a wrong False
+
+
+def test_what_sympy_cannot_decide_is_unknown(invoke, monkeypatch):
+    from actcli import formula
+    from actcli.activations import Properties
+
+    monkeypatch.setattr(formula, "_analysed", lambda text: Properties("unknown", None, None, None, "unknown"))
+    result = invoke("derive", "x*x*x + x", "--properties")
+    words = " ".join(result.stdout.split())                 # rich wraps at 80 columns
+    assert "range unknown; monotonic: unknown; zero-centred: unknown; smooth at 0: unknown" in words

@@ -71,6 +71,7 @@ def copy_run(src, dst):
 
 def test_report_bad_folders(invoke, runs, tmp_path):
     root, _ = runs
+    before = {p.name: p.stat().st_mtime_ns for p in (root / "s0").iterdir()}
     assert "does not exist" in one_line_error(invoke("report", tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     assert "no config.json" in one_line_error(invoke("report", tmp_path / "empty"), code=1)
@@ -88,5 +89,4 @@ def test_report_bad_folders(invoke, runs, tmp_path):
     (other / "config.json").write_text(json.dumps(config))
     err = one_line_error(invoke("report", root / "s0", other))
     assert "hold different experiments: epochs (1 ≠ 3)" in err
-    before = sorted(p.name for p in (root / "s0").iterdir())
-    assert sorted(p.name for p in (root / "s0").iterdir()) == before      # nothing written on failure
+    assert {p.name: p.stat().st_mtime_ns for p in (root / "s0").iterdir()} == before  # nothing written on failure

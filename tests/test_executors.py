@@ -12,7 +12,7 @@ from actcli.experiment import Execution, RunFolder, Task
 
 from helpers import one_line_error
 
-CFG = Config(epochs=1, device="cpu", precision="fp32")
+CFG = Config(epochs=1, device="cpu", precision="fp32", threads=1)
 TIMING = {"seconds", "images_per_second"}
 TASKS = [Task("relu", 0), Task("elu", 1)]
 
@@ -34,18 +34,19 @@ def run_in(tmp_path, name, tiny, execution, tasks=TASKS):
     return experiment.run(tasks, folder, split, CFG, execution=execution), folder
 
 
-@pytest.mark.parametrize("jobs, tasks, device, cores, plan", [
-    ("auto", 30, "cpu", 2, (2, 1)), ("auto", 1, "cpu", 2, (1, 2)), ("auto", 30, "cpu", 16, (16, 1)),
-    ("auto", 30, "cuda", 16, (4, 4)), (3, 30, "cpu", 2, (3, 1)), (8, 2, "cpu", 8, (2, 4)), (1, 5, "cpu", 2, (1, 2)),
+@pytest.mark.parametrize("jobs, tasks, device, threads, cores, plan", [
+    ("auto", 30, "cpu", 1, 2, (2, 1)), ("auto", 1, "cpu", 1, 2, (1, 1)), ("auto", 30, "cpu", 1, 16, (16, 1)),
+    ("auto", 30, "cpu", 2, 2, (1, 2)), ("auto", 30, "cpu", 4, 16, (4, 4)), ("auto", 30, "cuda", 1, 16, (4, 1)),
+    (3, 30, "cpu", 1, 2, (3, 1)), (8, 2, "cpu", 1, 8, (2, 1)),
 ])
-def test_choose(jobs, tasks, device, cores, plan):
-    chosen = executors.choose(jobs, tasks, device, cores)
+def test_choose_never_changes_the_threads(jobs, tasks, device, threads, cores, plan):
+    chosen = executors.choose(jobs, tasks, device, threads, cores)
     assert (chosen.jobs, chosen.threads) == plan
 
 
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory, tiny):
-    outcome, folder = run_in(tmp_path_factory.mktemp("here"), "run", tiny, Execution(jobs=1, threads=1))
+    outcome, folder = run_in(tmp_path_factory.mktemp("here"), "run", tiny, Execution(jobs=1))
     assert outcome.execution == {"executor": "this process", "jobs": 1, "threads": 1}
     return numbers(folder.results())
 
@@ -60,7 +61,7 @@ def test_worker_processes_give_the_same_numbers(tmp_path, tiny, in_process):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_poisoned_task_is_reported_and_the_others_finish(tmp_path, tiny, jobs):
     poisoned = Task("no-such-activation", 0)
-    outcome, folder = run_in(tmp_path, "run", tiny, Execution(jobs=jobs, threads=1), [poisoned, *TASKS])
+    outcome, folder = run_in(tmp_path, "run", tiny, Execution(jobs=jobs), [poisoned, *TASKS])
     assert list(outcome.failed) == [poisoned]
     assert outcome.failed[poisoned].startswith("UnknownActivationError: unknown activation 'no-such-activation'")
     assert sorted(folder.results()) == sorted(TASKS) and not outcome.pending
@@ -72,7 +73,7 @@ def test_ray_missing_is_one_line(invoke, tmp_path, monkeypatch):
     assert "--ray needs Ray, which is not installed: pip install 'actcli[ray]'" in err
     assert not (tmp_path / "never").exists()
     with pytest.raises(UsageProblem, match="needs Ray"):
-        executors._import_ray()
+        executors.import_ray()
 
 
 @pytest.mark.parametrize("args, says", [(["--jobs", "0"], "0 is not ≥ 1"), (["--jobs", "many"], "'many' is neither"),
@@ -93,7 +94,7 @@ def local_ray():
 
 def test_ray_gives_the_same_numbers_and_reports_a_poisoned_task(tmp_path, tiny, in_process, local_ray):
     poisoned = Task("no-such-activation", 0)
-    outcome, folder = run_in(tmp_path, "ray", tiny, Execution(ray=True, threads=1), [*TASKS, poisoned])
+    outcome, folder = run_in(tmp_path, "ray", tiny, Execution(ray=True), [*TASKS, poisoned])
     assert outcome.execution["executor"] == "ray" and outcome.execution["cpus"] == 2
     assert outcome.execution["cpus_per_task"] == 1 and outcome.execution["gpus_per_task"] == 0
     assert list(outcome.failed) == [poisoned] and "unknown activation" in outcome.failed[poisoned]

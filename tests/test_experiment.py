@@ -12,6 +12,7 @@ from actcli.experiment import RunFolder, Task
 from helpers import interrupt_training
 
 CFG = Config(epochs=1, device="cpu", precision="fp32")
+HERE = experiment.Execution(jobs=1)
 TIMING = {"seconds", "images_per_second"}
 
 
@@ -63,13 +64,15 @@ def test_a_task_gives_the_same_numbers_alone_inside_a_run_and_resumed(tmp_path, 
     split, info = tiny
     head = experiment.header(CFG, info)
     alone = RunFolder.open(tmp_path / "alone", head)
-    experiment.run([Task("elu", 1)], alone, split, CFG)
+    experiment.run([Task("elu", 1)], alone, split, CFG, execution=HERE)
     bigger = RunFolder.open(tmp_path / "bigger", head)
-    outcome = experiment.run(experiment.plan(["relu", "elu"], [0, 1]), bigger, split, CFG)
-    assert len(outcome.ran) == 4 and not outcome.interrupted
+    # the bigger run in two worker processes, as the CLI's default does: the same threads, the same numbers
+    outcome = experiment.run(experiment.plan(["relu", "elu"], [0, 1]), bigger, split, CFG,
+                             execution=experiment.Execution(jobs=2))
+    assert len(outcome.ran) == 4 and not outcome.interrupted and outcome.execution["executor"] == "processes"
     resumed = RunFolder.open(tmp_path / "resumed", head)
-    experiment.run([Task("relu", 0)], resumed, split, CFG)
-    again = experiment.run(experiment.plan(["relu", "elu"], [0, 1]), resumed, split, CFG)
+    experiment.run([Task("relu", 0)], resumed, split, CFG, execution=HERE)
+    again = experiment.run(experiment.plan(["relu", "elu"], [0, 1]), resumed, split, CFG, execution=HERE)
     assert again.skipped == [Task("relu", 0)] and len(again.ran) == 3
     want = numbers(alone.results()[Task("elu", 1)])
     assert numbers(bigger.results()[Task("elu", 1)]) == want == numbers(resumed.results()[Task("elu", 1)])
@@ -81,7 +84,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path, tiny, monkeypatch):
     split, info = tiny
     interrupt_training(monkeypatch, at_call=2)
     folder = RunFolder.open(tmp_path / "run", experiment.header(CFG, info))
-    outcome = experiment.run(experiment.plan(["relu", "elu", "gelu"], [0]), folder, split, CFG)
+    outcome = experiment.run(experiment.plan(["relu", "elu", "gelu"], [0]), folder, split, CFG, execution=HERE)
     assert outcome.interrupted and outcome.ran == [Task("relu", 0)]
     assert outcome.pending == [Task("elu", 0), Task("gelu", 0)]
     assert list(folder.results()) == [Task("relu", 0)]
@@ -162,3 +165,24 @@ def test_broken_folders_are_named(tmp_path, tiny):
     bad.write_text(json.dumps(fake("elu", 0, 0.9)))
     with pytest.raises(DataError, match="holds the task elu-seed0"):
         folder.results()
+
+
+def test_merge_ignores_timings_and_checks_every_folders_formulas(tmp_path, tiny):
+    _, info = tiny
+    a = RunFolder.open(tmp_path / "a", experiment.header(CFG, info))
+    b = RunFolder.open(tmp_path / "b", experiment.header(CFG, info))
+    a.save(Task("relu", 0), fake("relu", 0, 0.9))
+    b.save(Task("relu", 0), {**fake("relu", 0, 0.9), "images_per_second": 2000.0, "seconds": 3.0})
+    assert list(experiment.merge([a, b])[1]) == [Task("relu", 0)]           # the same task, timed apart
+
+    def with_formula(name, formula):
+        return experiment.header(Config(epochs=1, device="cpu", precision="fp32", definitions={name: formula}), info)
+
+    c = RunFolder.open(tmp_path / "c", with_formula("f", "x*x"))
+    d = RunFolder.open(tmp_path / "d", with_formula("f", "tanh(x)"))
+    for folder in (c, d):
+        folder.save(Task("f", 1), fake("f", 1, 0.5))
+    with pytest.raises(UsageProblem, match=r"definition of f \('x\*x' ≠ 'tanh\(x\)'\)"):
+        experiment.merge([a, c, d])                    # a has no formulas: c and d must still agree
+    head, _ = experiment.merge([a, c])
+    assert head["config"]["definitions"] == {"f": "x*x"}

@@ -1,4 +1,4 @@
-"""Statistics over seeds, against values computed by hand (t quantiles from a printed table)."""
+"""Statistics over seeds, against values computed by hand (t quantiles from mpmath, independently of scipy)."""
 
 import math
 
@@ -6,8 +6,9 @@ import pytest
 
 from actcli.stats import estimate, paired_difference
 
-# Student's t, two-sided 95%: t(0.975; 2) = 4.302652729911275, t(0.975; 3) = 3.182446305284263.
-T2, T3 = 4.302652729911275, 3.182446305284263
+# Student's t, two-sided 95% (tables print 4.303 and 3.182); to 16 digits with mpmath, solving
+# I_{df/(df+t²)}(df/2, 1/2)/2 = 0.025 for t:
+T2, T3 = 4.302652729749464, 3.182446305283710
 
 
 def test_mean_sd_and_t_interval():
@@ -39,8 +40,8 @@ def test_paired_difference_not_distinguishable():
     m = 1.3 / 3
     sd = math.sqrt(((0.5 - m) ** 2 + (0.9 - m) ** 2 + (-0.1 - m) ** 2) / 2)      # 0.503322…
     assert p.n == 3 and p.mean == pytest.approx(m, rel=1e-12)
-    assert p.ci_low == pytest.approx(m - T2 * sd / math.sqrt(3), rel=1e-9)    # −0.8170
-    assert p.ci_high == pytest.approx(m + T2 * sd / math.sqrt(3), rel=1e-9)   # +1.6836
+    assert p.ci_low == pytest.approx(m - T2 * sd / math.sqrt(3), rel=1e-12)    # −0.8170
+    assert p.ci_high == pytest.approx(m + T2 * sd / math.sqrt(3), rel=1e-12)   # +1.6836
     assert p.verdict == "not distinguishable with 3 seeds"
 
 
@@ -48,7 +49,7 @@ def test_paired_difference_better_and_worse():
     a = {0: 97.0, 1: 97.2, 2: 97.1}
     b = {0: 96.0, 1: 96.0, 2: 96.0}            # differences 1.0, 1.2, 1.1: sd 0.1
     p = paired_difference(a, b)
-    assert p.ci_low == pytest.approx(1.1 - T2 * 0.1 / math.sqrt(3), rel=1e-9)   # 0.8516 > 0
+    assert p.ci_low == pytest.approx(1.1 - T2 * 0.1 / math.sqrt(3), rel=1e-12)   # 0.8516 > 0
     assert p.verdict == "better"
     assert paired_difference(b, a).verdict == "worse"
 

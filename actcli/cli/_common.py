@@ -9,7 +9,7 @@ import click
 
 from .. import activations
 from ..errors import UsageProblem
-from ..jsonout import dumps
+from ..jsonout import NON_FINITE, dumps
 
 
 class ActivationType(click.ParamType):
@@ -54,8 +54,13 @@ class DefinitionType(click.ParamType):
             self.fail(f"{value!r}: write NAME=FORMULA, such as swish17=x*sigmoid(1.702*x)", param, ctx)
         if not all(c.isalnum() or c in "-_." for c in name):
             self.fail(f"{name!r}: a name has letters, digits, '-', '_' and '.' only", param, ctx)
-        if name in activations.REGISTRY or name in activations.ALIASES:
+        try:
+            activations.get(name)
             self.fail(f"{name!r} is a built-in activation; choose another name", param, ctx)
+        except UsageProblem:
+            pass
+        if name.lower() in NON_FINITE:
+            self.fail(f"{name!r} reads as a number in JSON; choose another name", param, ctx)
         try:
             from ..formula import from_formula
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_SEED, DEFAULTS
+from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
@@ -43,6 +43,8 @@ def _activations(names: str, defines) -> list:
     from .. import activations
 
     definitions = {d.name: d.source for d in defines}
+    if len(definitions) < len(defines):
+        raise click.BadParameter("a name is defined twice", param_hint="--define")
     texts = [t.strip() for t in activations.split_top_level(names) if t.strip()]
     if not texts and not defines:
         raise click.BadParameter("give at least one activation name", param_hint="--activations")
@@ -83,7 +85,7 @@ class Reporter:
         self.quiet = quiet
         self.console = Console(stderr=True)
         self.bar = None
-        self.rows: dict[str, int] = {}       # running task → its row
+        self.rows: dict[tuple, int] = {}     # (activation, seed) of a running task → its row
         self.download_row = None
         self.overall = None
         self.total = self.done = 0
@@ -118,13 +120,14 @@ class Reporter:
 
     def started(self, task, where: str) -> None:
         if self.bar is not None:
-            self.rows[task.key] = self.bar.add_task(f"{task.activation:10} seed {task.seed}", total=None, info=where)
+            self.rows[(task.activation, task.seed)] = self.bar.add_task(f"{task.activation:10} seed {task.seed}",
+                                                                        total=None, info=where)
 
     def progress(self, p) -> None:
         if self.quiet:
             return
         info = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
-        key = f"{p.activation}-seed{p.seed}"
+        key = (p.activation, p.seed)
         if self.bar is not None and key in self.rows:
             steps = p.steps * p.epochs
             self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
@@ -134,7 +137,7 @@ class Reporter:
     def _end(self, task) -> None:
         self.done += 1
         if self.bar is not None:
-            row = self.rows.pop(task.key, None)
+            row = self.rows.pop((task.activation, task.seed), None)
             if row is not None:
                 self.bar.remove_task(row)
             if self.overall is not None:
@@ -219,10 +222,12 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
               help=f"Clip the gradient's global norm instead of each value at {DEFAULTS.clip_threshold:g} "
                    "(the article's).")
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
-@click.option("--jobs", type=JobsType(), default="auto", show_default=True,
+@click.option("--jobs", type=JobsType(), default=DEFAULT_JOBS, show_default=True,
               help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
                    "device. 1: one after another in this process.")
-@click.option("--threads", type=click.IntRange(min=1), help="torch threads per task (default: the cores ÷ jobs).")
+@click.option("--threads", type=click.IntRange(min=1), default=DEFAULTS.threads, show_default=True,
+              help="torch CPU threads per task. Part of the experiment: another count changes the numbers a "
+                   "little, so a folder keeps one.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
                    "'auto', host:port or ray://… joins a cluster (also $RAY_ADDRESS).")
@@ -262,8 +267,11 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     seeds = seeds or (DEFAULT_SEED if seed is None else seed,)
     acts = _activations(names, defines)
     activation_names = [a.name for a in acts]
-    # every formula travels as text, so that each worker can rebuild it
-    definitions = {a.name: a.source for a in acts if hasattr(a, "source")}
+    # every formula travels as text, so that each worker can rebuild it; whether it may run after the
+    # max-pool is proven here, once (a time-limited proof in a busy worker could decide otherwise)
+    formulas = [a for a in acts if hasattr(a, "source")]
+    definitions = {a.name: a.source for a in formulas}
+    monotonic = tuple(a.name for a in formulas if a.properties.monotonic is True)
     if baseline is not None:
         from .. import activations
 
@@ -281,7 +289,8 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
         dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
         clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
         clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
-        device=device, precision=precision, limit=limit, definitions=definitions))
+        device=device, precision=precision, limit=limit, threads=threads, definitions=definitions,
+        monotonic_formulas=monotonic))
     out = Path(output or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
@@ -289,11 +298,11 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     if gpus_per_task is not None and ray_address is None:
         raise UsageProblem("--gpus-per-task is for --ray")
     if ray_address is not None:
-        from ..executors import _import_ray
+        from ..executors import import_ray
 
-        _import_ray()                               # the one-line error before any work
-    execution = experiment.Execution(jobs=jobs, threads=threads, ray=ray_address is not None,
-                                     address=ray_address or None, gpus_per_task=gpus_per_task)
+        import_ray()                                # the one-line error before any work
+    execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
+                                     gpus_per_task=gpus_per_task)
     report = Reporter(quiet)
     if config.precision == "bf16" and not training.native_bf16(config.device):
         report.notice(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
