@@ -34,7 +34,8 @@ def describe_run(doc: dict) -> str:
     clip = "no clipping" if c["clip"] == "none" else f"clip {c['clip']} {c['clip_threshold']:g}"
     return (f"**{d['name']}** ({d['source']}): train {d['train']:,}, val {d['val']:,}, test {d['test']:,}; "
             f"{c['epochs']} epochs, batch {c['batch_size']}, Adam {c['lr']:g}, {clip}, "
-            f"{c['device']} {c['precision']}")
+            f"{c['device']} {c['precision']}"
+            + (f", {c['threads']} thread{'s' * (c['threads'] != 1)} per task" if c.get("threads") else ""))
 
 
 def statistics_table(doc: dict) -> str:
