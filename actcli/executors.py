@@ -141,10 +141,10 @@ def _worker(inbox, events, split, cfg: Config, parent: int) -> None:
             events.put(("finished", pid, (task, result.to_dict())))
 
 
-def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: int) -> None:
+def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: int, worker=None) -> None:
     """`jobs` worker processes (spawned, not forked: safe with CUDA and threads) take tasks as they
-    come; results travel back to this process. A task whose worker dies is reported failed; tasks no
-    worker was left to take are left pending."""
+    come; results travel back to this process. A task whose worker dies is reported failed, and so are
+    tasks no worker was left to take. (`worker` replaces the worker function, for tests.)"""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -153,7 +153,7 @@ def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: in
         inbox.put(task)
     for _ in range(jobs):
         inbox.put(None)
-    workers = [ctx.Process(target=_worker, args=(inbox, events, split, cfg, os.getpid()), daemon=True)
+    workers = [ctx.Process(target=worker or _worker, args=(inbox, events, split, cfg, os.getpid()), daemon=True)
                for _ in range(jobs)]
     holding: dict[int, object] = {}           # worker pid → the task it is training
     left = set(todo)
@@ -194,7 +194,11 @@ def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: in
                     left.discard(task)
                     handler.failed(task, f"its worker process died (exit code {w.exitcode})")
             if len(dead) == len(workers):
-                break                      # nobody left to take the rest: they stay pending
+                break
+        codes = sorted({w.exitcode for w in workers if w.exitcode})
+        for task in sorted(left):          # never silently dropped: taken by a worker that died unseen, or
+            handler.failed(task, "no result: its worker process died, or none was left to run it "   # untaken
+                           f"(exit codes {', '.join(map(str, codes)) or 'none'})")
     finally:
         for w in workers:
             if w.is_alive():

@@ -307,6 +307,22 @@ class _Saver:
             self.listener.failed(task, error)
 
 
+def slow_first(todo: Sequence[Task], cfg: Config) -> list[Task]:
+    """Within each seed, the activations that must run before the max-pool (≈ 2× the work) first, so
+    that parallel workers do not end with one slow task running alone while the other cores idle."""
+    from . import activations
+
+    def cheap(task: Task) -> bool:
+        if task.activation in cfg.definitions:
+            return task.activation in cfg.monotonic_formulas
+        try:
+            return activations.get(task.activation).commutes_with_max
+        except UsageProblem:   # not an activation: its worker reports the error
+            return True
+
+    return sorted(todo, key=lambda t: (t.seed, cheap(t)))
+
+
 def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=None,
         execution: Execution = Execution()) -> Outcome:
     """Train every task not yet in `folder`, saving each result as it ends, as `execution` says.
@@ -326,14 +342,14 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
     try:
         if execution.ray:
             outcome.execution = {"executor": "ray"}
-            outcome.execution.update(executors.run_ray(todo, split, cfg, handler, execution.address,
+            outcome.execution.update(executors.run_ray(slow_first(todo, cfg), split, cfg, handler, execution.address,
                                                        execution.gpus_per_task))
         elif plan.jobs == 1:
             outcome.execution = {"executor": "this process", **plan.to_dict()}
             executors.run_here(todo, split, cfg, handler)
         else:
             outcome.execution = {"executor": "processes", **plan.to_dict()}
-            executors.run_processes(todo, split, cfg, handler, plan.jobs)
+            executors.run_processes(slow_first(todo, cfg), split, cfg, handler, plan.jobs)
     except KeyboardInterrupt:
         outcome.interrupted = True
     return outcome

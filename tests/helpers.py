@@ -42,3 +42,21 @@ def interrupt_training(monkeypatch, at_call=2):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(train, "train", train_or_interrupt)
+
+
+def dying_worker(inbox, events, split, cfg, parent):
+    """A worker process that dies (exit code 3) on any task of the activation 'elu', as a crash or the
+    kernel's OOM killer would end it; it trains the others as the real worker does."""
+    import os
+
+    from actcli import executors, train
+
+    original = train.train
+
+    def train_or_die(name, *args, **kwargs):
+        if name == "elu":
+            os._exit(3)
+        return original(name, *args, **kwargs)
+
+    train.train = train_or_die
+    executors._worker(inbox, events, split, cfg, parent)

@@ -183,18 +183,40 @@ def wait_for_results(proc, out, count=1, timeout=120):
         time.sleep(0.05)
 
 
+def children(pid):
+    """The child processes of `pid` (Linux /proc)."""
+    from pathlib import Path
+
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid):
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"      # a zombie is dead
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="needs Linux /proc")
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_rest(tmp_path, how):
     """A real Ctrl-C (SIGINT) or SIGKILL to a real process once the first task is saved; then the same
     command again runs only the tasks that are missing."""
     import signal
+    import time
 
     out = tmp_path / "run"
     folder = write_mnist_like(tmp_path / "d", n_train=1500, n_test=100)   # a task takes a second or two
     args = ("--activations", "relu,elu", "--seeds", "0-1")
-    # Ctrl-C stops worker processes (the default, --jobs auto); SIGKILL is sent to a single process
-    proc = start_compare(out, folder, *args, "-q", *(["--jobs", "1"] if how == "SIGKILL" else []))
+    proc = start_compare(out, folder, *args, "-q", "--jobs", "2")            # two worker processes
     wait_for_results(proc, out)
+    workers = children(proc.pid)
+    assert len(workers) >= 2, workers
     proc.send_signal(getattr(signal, how))
     stdout, stderr = proc.communicate(timeout=60)
     kept = sorted(p.name for p in (out / "results").glob("*.json"))
@@ -205,6 +227,8 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
         assert (out / "history.json").exists() and (out / "accuracy.png").exists()
     else:
         assert proc.returncode == -signal.SIGKILL
+    time.sleep(1.0)
+    assert [pid for pid in workers if alive(pid)] == []                   # no worker outlives its parent
     before = {name: (out / "results" / name).read_bytes() for name in kept}
     again = start_compare(out, folder, *args, "--json", "--jobs", "1")
     stdout, stderr = again.communicate(timeout=120)

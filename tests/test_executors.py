@@ -101,3 +101,32 @@ def test_ray_gives_the_same_numbers_and_reports_a_poisoned_task(tmp_path, tiny, 
     assert numbers(folder.results()) == in_process
     resumed, _ = run_in(tmp_path, "ray", tiny, Execution(jobs=2), [*TASKS, Task("gelu", 0)])
     assert resumed.skipped == TASKS and resumed.ran == [Task("gelu", 0)]   # a Ray run finished by processes
+
+
+def test_a_worker_that_dies_fails_its_task_and_the_others_go_on(tiny):
+    from helpers import dying_worker
+
+    split, _ = tiny
+
+    class Record:
+        def __init__(self):
+            self.done, self.errors = [], {}
+
+        def started(self, task, where):
+            pass
+
+        def progress(self, p):
+            pass
+
+        def finished(self, task, result):
+            self.done.append(task)
+
+        def failed(self, task, error):
+            self.errors[task] = error
+
+    record = Record()
+    tasks = [Task("relu", 0), Task("elu", 0), Task("relu", 1), Task("gelu", 0)]
+    executors.run_processes(tasks, split, CFG, record, jobs=2, worker=dying_worker)
+    assert list(record.errors) == [Task("elu", 0)] and "exit code" in record.errors[Task("elu", 0)]
+    assert "3" in record.errors[Task("elu", 0)]
+    assert sorted(record.done) == sorted([Task("relu", 0), Task("relu", 1), Task("gelu", 0)])   # the other worker
