@@ -59,6 +59,8 @@ MAX_CONSTANT = 1e100    # |value| of any part without x, e.g. exp(300): sympy's 
 BUILD_SECONDS = 2.0     # building and differentiating the expression
 SIMPLIFY_SECONDS = 1.0  # sympy.simplify of f′; the unsimplified f′ is kept when it runs out
 SIMPLIFY_MAX_OPS = 150  # f′ bigger than this is not even offered to simplify
+SIMPLIFY_MIN_OPS = 12   # f′ this small is shown as sympy.diff gives it: simplify's first call costs ≈ 0.7 s
+                        # (it imports sympy's trigsimp), which would put `derive` of Mish over 1 s
 ANALYSIS_SECONDS = 6.0  # all the sympy calls behind `properties`, together
 CALL_SECONDS = 1.5      # one limit, range or proof
 
@@ -1020,7 +1022,7 @@ def derivative(expr, text: str = ""):
 def _simplified(d):
     sp = _sym().sympy
     ops = sp.count_ops(d)
-    if ops > SIMPLIFY_MAX_OPS or ops < 3 or not _alarm_usable():  # simplify unbounded: not worth a hang
+    if ops > SIMPLIFY_MAX_OPS or ops <= SIMPLIFY_MIN_OPS or not _alarm_usable():  # unbounded: not worth a hang
         return d
     simple = _Budget(SIMPLIFY_SECONDS).attempt(lambda: sp.simplify(d), SIMPLIFY_SECONDS)
     if simple is None or sp.count_ops(simple) >= ops or simple.has(sp.Derivative, sp.Subs):
