@@ -46,7 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .activations import Activation, Properties, _erfc, _sech2, _sigmoid, _softplus
+from .activations import SOFTPLUS_EXACT_THRESHOLD, Activation, Properties, _erfc, _sech2, _sigmoid, _softplus
 from .errors import UsageProblem
 
 MAX_LENGTH = 500        # characters: a longer text fails before it is even parsed
@@ -64,7 +64,6 @@ SIMPLIFY_MIN_OPS = 12   # f′ this small is shown as sympy.diff gives it: simpl
 ANALYSIS_SECONDS = 6.0  # all the sympy calls behind `properties`, together
 CALL_SECONDS = 1.5      # one limit, range or proof
 
-SOFTPLUS_THRESHOLD = 40.0  # as the registry's softplus: torch returns x itself above, exact in float64
 
 FORMULA_CHARS = frozenset("()+*/^<>,")  # any of them: the text is a formula, not a registry name
 _X_TOKEN = re.compile(r"(?<![A-Za-z0-9_.])x(?![A-Za-z0-9_])")
@@ -775,7 +774,7 @@ def torch_ops() -> dict[str, Callable]:
         "cos": torch.cos, "tan": torch.tan, "atan": torch.atan, "asinh": torch.asinh, "acosh": torch.acosh,
         "atanh": torch.atanh, "asin": torch.asin, "acos": torch.acos, "erf": torch.erf, "erfc": torch.erfc,
         "sign": torch.sign, "sigmoid": torch.sigmoid,
-        "softplus": lambda a: F.softplus(a, threshold=SOFTPLUS_THRESHOLD),
+        "softplus": lambda a: F.softplus(a, threshold=SOFTPLUS_EXACT_THRESHOLD),
         "sech2": lambda a: 1.0 / torch.cosh(a) ** 2, "sech": lambda a: 1.0 / torch.cosh(a),
         "heaviside": lambda a, h0: torch.heaviside(a, torch.tensor(float(h0), dtype=a.dtype)),
         "max": maximum, "min": minimum, "where": where, "and": torch.logical_and, "or": torch.logical_or,

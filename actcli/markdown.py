@@ -9,6 +9,7 @@ import math
 from typing import Iterable
 
 from .experiment import last_epoch
+from .stats import finite_mean
 
 
 def _cell(x: float, fmt: str) -> str:
@@ -21,11 +22,6 @@ def _interval(est: dict, fmt: str = ".2f") -> str:
     if math.isnan(est["ci_low"]):
         return _cell(est["mean"], fmt)
     return f"{est['mean']:{fmt}} [{est['ci_low']:{fmt}}, {est['ci_high']:{fmt}}]"
-
-
-def _mean(values: Iterable) -> float:
-    xs = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(xs) / len(xs) if xs else math.nan
 
 
 def describe_run(doc: dict) -> str:
@@ -54,13 +50,13 @@ def statistics_table(doc: dict) -> str:
         verdict = "baseline" if diff is None else diff["verdict"]
         if p["diverged"]:
             verdict += f"; diverged in {p['diverged']} of {len(runs)}"
-        dead = _mean(e.get("dead_fraction") for e in lasts)
+        dead = finite_mean(e.get("dead_fraction") for e in lasts)
         lines.append(
             f"| {p['activation']} | {len(runs)} | {_interval(p['test_accuracy_points'])} | "
             f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {verdict} | "
-            f"{_cell(_mean(e.get('grad_norm_first') for e in lasts), '.2g')} | "
+            f"{_cell(finite_mean(e.get('grad_norm_first') for e in lasts), '.2g')} | "
             f"{'—' if math.isnan(dead) else f'{100 * dead:.1f}%'} | "
-            f"{_cell(_mean(r['images_per_second'] for r in runs), ',.0f')} |")
+            f"{_cell(finite_mean(r['images_per_second'] for r in runs), ',.0f')} |")
     return "\n".join(lines)
 
 

@@ -42,6 +42,12 @@ class Paired:
         return asdict(self)
 
 
+def finite_mean(values) -> float:
+    """The mean of the finite numbers among `values` (None and nan left out); nan if there are none."""
+    xs = [float(v) for v in values if v is not None and math.isfinite(v)]
+    return math.fsum(xs) / len(xs) if xs else math.nan
+
+
 def _t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
     """mean ± t(1 − (1 − c)/2; n − 1)·sd/√n."""
     if n < 2:

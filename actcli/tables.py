@@ -103,7 +103,7 @@ def steps_table(steps: list[dict], clip: dict | None) -> Table:
 def clip_table(doc: dict) -> Table:
     modes = [(k, label) for k, label in (("by_value", "by value"), ("by_norm", "by norm")) if k in doc]
     table = Table(title=f"clipping at c = {num(doc['threshold'])} ({doc['source']})",
-                  caption=_clip_caption(doc, modes))
+                  caption=_clip_caption(doc))
     table.add_column("component")
     table.add_column("original", justify="right")
     for _, label in modes:
@@ -126,7 +126,7 @@ def clip_table(doc: dict) -> Table:
     return table
 
 
-def _clip_caption(doc: dict, modes) -> str:
+def _clip_caption(doc: dict) -> str:
     notes = [f"update = −η·g with η = {num(doc['lr'])}"]
     if "by_value" in doc:
         notes.append("by value turns the direction")
@@ -137,11 +137,6 @@ def _clip_caption(doc: dict, modes) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' * (n != 1)}"
-
-
-def _mean(values) -> float:
-    xs = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(xs) / len(xs) if xs else math.nan
 
 
 def _plus_minus(est: dict, unit: str = "", digits: int = 2) -> str:
@@ -170,6 +165,9 @@ def compare_table(doc: dict) -> Table:
     (Test loss and images/s are in --json and summary.csv.)"""
     from rich import box
 
+    from .experiment import last_epoch
+    from .stats import finite_mean
+
     dataset, st = doc["dataset"], doc["statistics"]
     seeds = sorted({r["seed"] for r in doc["results"]})
     table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
@@ -184,15 +182,15 @@ def compare_table(doc: dict) -> Table:
         by_name.setdefault(r["activation"], []).append(r)
     for p in st["activations"]:
         runs = by_name[p["activation"]]
-        lasts = [r["epochs"][-1] if r["epochs"] else {} for r in runs]
-        dead = _mean([e.get("dead_fraction") for e in lasts])
+        lasts = [last_epoch(r) for r in runs]
+        dead = finite_mean([e.get("dead_fraction") for e in lasts])
         diff = p["vs_baseline"]
         # the n column says how many seeds: "not distinguishable" alone fits 80 columns
         verdict = "—" if diff is None else diff["verdict"].replace(f" with {diff['n']} seeds", "")
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{len(runs)}"
         table.add_row(p["activation"], str(len(runs)), _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(_mean(e.get("grad_norm_first", math.nan) for e in lasts), 2),
+                      verdict, num(finite_mean(e.get("grad_norm_first", math.nan) for e in lasts), 2),
                       "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
                      "in points, by seed, ± half its 95% interval; ∇ first: mean ‖∂L/∂W‖₂ of the first "

@@ -127,15 +127,14 @@ def test_plot_writes_a_real_image_for_every_activation(invoke, tmp_path, name):
 
 def test_plot_default_name_formats_and_json(invoke, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    if True:
-        assert invoke("plot", "gelu").stdout.strip() == "gelu.png"
-        doc = json.loads(invoke("plot", "relu", "elu", "selu", "-o", "cmp.svg", "--range", "-4", "2",
-                                "--json").stdout)
-        assert doc["path"] == "cmp.svg" and doc["range"] == [-4.0, 2.0]
-        assert doc["activations"] == ["relu", "elu", "selu"]
-        assert open("cmp.svg").read().lstrip().startswith("<?xml")
-        invoke("plot", "elu", "--alpha", "0.5", "--no-derivative", "--dark", "-o", "e.pdf")
-        assert open("e.pdf", "rb").read(5) == b"%PDF-"
+    assert invoke("plot", "gelu").stdout.strip() == "gelu.png"
+    doc = json.loads(invoke("plot", "relu", "elu", "selu", "-o", "cmp.svg", "--range", "-4", "2",
+                            "--json").stdout)
+    assert doc["path"] == "cmp.svg" and doc["range"] == [-4.0, 2.0]
+    assert doc["activations"] == ["relu", "elu", "selu"]
+    assert open("cmp.svg").read().lstrip().startswith("<?xml")
+    invoke("plot", "elu", "--alpha", "0.5", "--no-derivative", "--dark", "-o", "e.pdf")
+    assert open("e.pdf", "rb").read(5) == b"%PDF-"
 
 
 def test_dark_style_is_dark(invoke, tmp_path):
