@@ -122,6 +122,9 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--seed", "-1"], "-1"),
     (["--activations", "relu,elu", "--baseline", "gelu"], "--baseline 'gelu' is not in --activations"),
     (["--baseline", "gelo"], "did you mean 'gelu'?"),
+    (["--lr", "nan"], "nan is not a finite number"),
+    (["--lr", "inf"], "inf is not a finite number"),
+    (["--clip-norm", "nan"], "nan is not a finite number"),
 ])
 def test_usage_errors_before_any_work(invoke, tmp_path, args, says):
     assert says in one_line_error(invoke("compare", "-o", tmp_path / "never", *args))
@@ -238,3 +241,10 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
     assert (run["ran"], run["skipped"]) == (4 - len(kept), len(kept))
     assert {name: (out / "results" / name).read_bytes() for name in kept} == before   # not trained again
     assert len(list((out / "results").glob("*.json"))) == 4
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(invoke, tmp_path):
+    (tmp_path / "file").write_text("")
+    err = one_line_error(invoke("compare", "--dataset", "mnist-sample", "--activations", "relu", "--epochs", "1",
+                                "--limit", "100", "-o", tmp_path / "file" / "run"), code=1)
+    assert str(tmp_path / "file") in err and "Not a directory" in err

@@ -1,7 +1,8 @@
 """The `actcli` command group. Commands live beside this file, one module per family.
 
 Every error the user can cause ends as one line on stderr: `Error: …`, exit 2 for usage errors
-and 1 for the rest. The core raises typed errors (actcli.errors); they are translated here.
+and 1 for the rest (a file that cannot be read or written among them). The core raises typed errors
+(actcli.errors); they are translated here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class ActcliGroup(click.Group):
             raise click.UsageError(str(exc)) from exc
         except ActcliError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:       # a file that cannot be read or written: its name and the reason
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:

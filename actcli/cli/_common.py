@@ -92,6 +92,16 @@ class FloatListType(click.ParamType):
         return tuple(out)
 
 
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange, and not NaN (which compares false with every bound, so passes them)."""
+
+    def convert(self, value, param, ctx):
+        x = super().convert(value, param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{x} is not a finite number", param, ctx)
+        return x
+
+
 ACTIVATION = ActivationType()
 ACTIVATIONS = ActivationListType()
 DEFINITION = DefinitionType()

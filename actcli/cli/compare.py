@@ -19,7 +19,7 @@ from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from . import cli
-from ._common import DEFINITION, console, emit_json, json_option
+from ._common import DEFINITION, FiniteFloatRange, console, emit_json, json_option
 
 
 class SeedsType(click.ParamType):
@@ -211,14 +211,14 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--offline", is_flag=True, help="Never download (also ACTCLI_OFFLINE=1).")
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
+@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device,
               show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=DEFAULTS.precision,
               show_default=True, help="auto: bf16 autocast where the CPU or GPU has native bf16, else fp32.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only N training images (quick runs).")
-@click.option("--clip-norm", type=click.FloatRange(min=0, min_open=True),
+@click.option("--clip-norm", type=FiniteFloatRange(min=0, min_open=True),
               help=f"Clip the gradient's global norm instead of each value at {DEFAULTS.clip_threshold:g} "
                    "(the article's).")
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
@@ -231,7 +231,7 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
                    "'auto', host:port or ray://… joins a cluster (also $RAY_ADDRESS).")
-@click.option("--gpus-per-task", type=click.FloatRange(min=0, max=1, min_open=True),
+@click.option("--gpus-per-task", type=FiniteFloatRange(min=0, max=1, min_open=True),
               help="With --ray on CUDA: the GPU fraction a task asks for (default 0.25: four share one).")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="The run folder. Default: runs/compare-<timestamp>. Run the same command with the "

@@ -11,7 +11,7 @@ from ..chain import Chain, descend, run
 from ..clipping import clip as clip_core
 from ..errors import UsageProblem
 from . import cli
-from ._common import ACTIVATION, FLOATS, console, emit_json, finite, json_option
+from ._common import ACTIVATION, FLOATS, FiniteFloatRange, console, emit_json, finite, json_option
 
 
 class BiasesType(click.ParamType):
@@ -62,9 +62,9 @@ def _pass(activation, alpha, layers, weights, biases, x, dcda, target):
 @chain_options(default_weights="1")
 @click.option("--steps", type=click.IntRange(min=1), help="Also run K steps of gradient descent on every w "
               "and b (needs --target), a row per step.")
-@click.option("--clip-value", type=click.FloatRange(min=0), help="With --steps: clip each gradient "
+@click.option("--clip-value", type=FiniteFloatRange(min=0), help="With --steps: clip each gradient "
               "component to [−C, C] before the update.")
-@click.option("--clip-norm", type=click.FloatRange(min=0), help="With --steps: rescale the gradient "
+@click.option("--clip-norm", type=FiniteFloatRange(min=0), help="With --steps: rescale the gradient "
               "vector to norm ≤ C before the update.")
 @json_option
 def chain(activation, alpha, layers, weights, biases, x, dcda, target, lr, steps, clip_value, clip_norm,
