@@ -230,7 +230,9 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
         assert (out / "history.json").exists() and (out / "accuracy.png").exists()
     else:
         assert proc.returncode == -signal.SIGKILL
-    time.sleep(1.0)
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert [pid for pid in workers if alive(pid)] == []                   # no worker outlives its parent
     before = {name: (out / "results" / name).read_bytes() for name in kept}
     again = start_compare(out, folder, *args, "--json", "--jobs", "1")
