@@ -40,6 +40,11 @@ class Config:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def formula_pools_first(self, name: str) -> bool | None:
+        """For a formula of `definitions`: whether it runs after the max-pool (proven non-decreasing
+        when the run was planned). None for anything else: its registry entry decides."""
+        return (name in self.monotonic_formulas) if name in self.definitions else None
+
 
 DEFAULTS = Config()
 

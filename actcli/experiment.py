@@ -313,8 +313,8 @@ def slow_first(todo: Sequence[Task], cfg: Config) -> list[Task]:
     from . import activations
 
     def cheap(task: Task) -> bool:
-        if task.activation in cfg.definitions:
-            return task.activation in cfg.monotonic_formulas
+        if (proven := cfg.formula_pools_first(task.activation)) is not None:
+            return proven
         try:
             return activations.get(task.activation).commutes_with_max
         except UsageProblem:   # not an activation: its worker reports the error
@@ -326,7 +326,8 @@ def slow_first(todo: Sequence[Task], cfg: Config) -> list[Task]:
 def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=None,
         execution: Execution = Execution()) -> Outcome:
     """Train every task not yet in `folder`, saving each result as it ends, as `execution` says.
-    `listener` (optional) has the methods of executors.Handler. Ctrl-C stops the run: what finished is
+    `listener` (optional) has the methods of executors.Handler, and may have `planned(todo, skipped)`,
+    told before any training what will run and what is already in the folder. Ctrl-C stops the run: what finished is
     kept, and `pending` lists what did not run."""
     from . import executors, train
 
@@ -334,6 +335,8 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
     outcome = Outcome(skipped=[t for t in tasks if t in done])
     todo = [t for t in tasks if t not in done]
     outcome.pending = list(todo)
+    if getattr(listener, "planned", None):
+        listener.planned(todo, outcome.skipped)
     if not todo:
         return outcome
     cfg = train.resolve(cfg)
@@ -368,10 +371,21 @@ def _best_first(entry: dict) -> tuple:
     return (math.isnan(mean), -mean if not math.isnan(mean) else 0.0, entry["activation"])
 
 
+def _means(runs: Iterable[dict]) -> dict:
+    """Means over seeds of the last epoch's gradient norms and dead fraction, and of images/s (nan
+    where a task has none: dead units are counted for the ReLU family only)."""
+    runs = list(runs)
+    lasts = [last_epoch(r) for r in runs]
+    return {**{k: stats.finite_mean(e.get(k) for e in lasts) for k in ("grad_norm_first", "grad_norm_last",
+                                                                      "dead_fraction")},
+            "images_per_second": stats.finite_mean(r.get("images_per_second") for r in runs)}
+
+
 def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None = None) -> dict:
     """The document `compare` and `report` print and save: every task's result, and per activation
     (best mean first) the mean, sd and 95% t-interval of test accuracy (in points) and test loss over
-    seeds, with the paired difference to the baseline (default: the best mean) and its verdict."""
+    seeds, with the paired difference to the baseline (default: the best mean) and its verdict, and
+    the means over seeds of the last epoch's gradient norms and dead fraction."""
     by_name: dict[str, dict[int, dict]] = {}
     for task, r in sorted(results.items()):
         by_name.setdefault(task.activation, {})[task.seed] = r
@@ -382,7 +396,8 @@ def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None 
     per = sorted(({"activation": n, "seeds": sorted(runs),
                    "test_accuracy_points": stats.estimate(list(accuracy[n].values())).to_dict(),
                    "test_loss": stats.estimate([r["test_loss"] for r in runs.values()]).to_dict(),
-                   "diverged": sum(bool(r["diverged"]) for r in runs.values())}
+                   "diverged": sum(bool(r["diverged"]) for r in runs.values()),
+                   "means": _means(runs.values())}
                   for n, runs in by_name.items()), key=_best_first)
     if baseline is None and per:
         baseline = per[0]["activation"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .experiment import last_epoch
-from .stats import finite_mean
 
 
 def _cell(x: float, fmt: str) -> str:
@@ -37,26 +35,20 @@ def describe_run(doc: dict) -> str:
 def statistics_table(doc: dict) -> str:
     """Per activation: mean test accuracy with its 95% interval, and the paired verdict."""
     st = doc["statistics"]
-    by_name: dict[str, list[dict]] = {}
-    for r in doc["results"]:
-        by_name.setdefault(r["activation"], []).append(r)
     lines = [f"| activation | seeds | test accuracy, % [95% CI] | test loss [95% CI] | Δ vs {st['baseline']}, "
              "points [95% CI] | verdict | ‖∇W‖ first layer | dead units | img/s |",
              "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
     for p in st["activations"]:
-        runs = by_name[p["activation"]]
-        lasts = [last_epoch(r) for r in runs]
-        diff = p["vs_baseline"]
+        n, m, diff = len(p["seeds"]), p["means"], p["vs_baseline"]
         verdict = "baseline" if diff is None else diff["verdict"]
         if p["diverged"]:
-            verdict += f"; diverged in {p['diverged']} of {len(runs)}"
-        dead = finite_mean(e.get("dead_fraction") for e in lasts)
+            verdict += f"; diverged in {p['diverged']} of {n}"
         lines.append(
-            f"| {p['activation']} | {len(runs)} | {_interval(p['test_accuracy_points'])} | "
+            f"| {p['activation']} | {n} | {_interval(p['test_accuracy_points'])} | "
             f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {verdict} | "
-            f"{_cell(finite_mean(e.get('grad_norm_first') for e in lasts), '.2g')} | "
-            f"{'—' if math.isnan(dead) else f'{100 * dead:.1f}%'} | "
-            f"{_cell(finite_mean(r['images_per_second'] for r in runs), ',.0f')} |")
+            f"{_cell(m['grad_norm_first'], '.2g')} | "
+            f"{_cell(100 * m['dead_fraction'], '.1f')}{'' if math.isnan(m['dead_fraction']) else '%'} | "
+            f"{_cell(m['images_per_second'], ',.0f')} |")
     return "\n".join(lines)
 
 

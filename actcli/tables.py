@@ -165,9 +165,6 @@ def compare_table(doc: dict) -> Table:
     (Test loss and images/s are in --json and summary.csv.)"""
     from rich import box
 
-    from .experiment import last_epoch
-    from .stats import finite_mean
-
     dataset, st = doc["dataset"], doc["statistics"]
     seeds = sorted({r["seed"] for r in doc["results"]})
     table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
@@ -177,21 +174,14 @@ def compare_table(doc: dict) -> Table:
     for column in ("n", "test acc %", f"Δ vs {st['baseline']}", "verdict", "∇ first", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
                          no_wrap=column != "verdict", min_width=19 if column == "verdict" else None)
-    by_name: dict[str, list[dict]] = {}
-    for r in doc["results"]:
-        by_name.setdefault(r["activation"], []).append(r)
     for p in st["activations"]:
-        runs = by_name[p["activation"]]
-        lasts = [last_epoch(r) for r in runs]
-        dead = finite_mean([e.get("dead_fraction") for e in lasts])
-        diff = p["vs_baseline"]
+        n, dead, diff = len(p["seeds"]), p["means"]["dead_fraction"], p["vs_baseline"]
         # the n column says how many seeds: "not distinguishable" alone fits 80 columns
         verdict = "—" if diff is None else diff["verdict"].replace(f" with {diff['n']} seeds", "")
         if p["diverged"]:
-            verdict += f"; diverged {p['diverged']}/{len(runs)}"
-        table.add_row(p["activation"], str(len(runs)), _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(finite_mean(e.get("grad_norm_first", math.nan) for e in lasts), 2),
-                      "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
+            verdict += f"; diverged {p['diverged']}/{n}"
+        table.add_row(p["activation"], str(n), _plus_minus(p["test_accuracy_points"]), _difference(diff),
+                      verdict, num(p["means"]["grad_norm_first"], 2), "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
                      "in points, by seed, ± half its 95% interval; ∇ first: mean ‖∂L/∂W‖₂ of the first "
                      "conv layer in the last epoch; dead: units at 0 for a whole validation batch")

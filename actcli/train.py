@@ -219,9 +219,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
     order = torch.Generator(device="cpu").manual_seed(seed)  # the same batch order for every activation
-    # a formula moves after the pool only if it was proven non-decreasing when the run was planned
-    pool_first = (act.name in cfg.monotonic_formulas) if act.name in cfg.definitions else None
-    model = ArticleCNN(act, pool_first).to(device).to(memory_format=torch.channels_last)
+    model = ArticleCNN(act, cfg.formula_pools_first(act.name)).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
     result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads(),

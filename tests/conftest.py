@@ -42,11 +42,10 @@ def invoke(runner):
 @pytest.fixture(scope="module")
 def tiny_split(tmp_path_factory):
     """(split, dataset description) of a few hundred learnable synthetic digits, as compare loads them."""
-    from actcli import data
+    from actcli import experiment
+    from actcli.config import Config
 
     from helpers import write_mnist_like
 
     folder = write_mnist_like(tmp_path_factory.mktemp("tiny"), n_train=300, n_test=100)
-    loaded = data.load("mnist", folder)
-    split = data.split(loaded, 0.1)
-    return split, {"name": loaded.name, "requested": "mnist", "source": loaded.source, **split.sizes()}
+    return experiment.load_data(Config(dataset="mnist"), folder, offline=True)

@@ -10,6 +10,15 @@ def one_line_error(result, code=2):
     return err
 
 
+TIMINGS = frozenset({"seconds", "images_per_second"})
+
+
+def without_timings(result):
+    """A task's result without its timings, the only numbers that differ between two runs of it."""
+    return {**{k: v for k, v in result.items() if k not in TIMINGS},
+            "epochs": [{k: v for k, v in e.items() if k not in TIMINGS} for e in result["epochs"]]}
+
+
 def write_mnist_like(folder, n_train=300, n_test=100, seed=0, gz=True):
     """Four small IDX files of learnable synthetic digits (class c lights up row block c)."""
     import numpy as np

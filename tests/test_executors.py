@@ -10,10 +10,9 @@ from actcli.config import Config
 from actcli.errors import UsageProblem
 from actcli.experiment import Execution, RunFolder, Task
 
-from helpers import one_line_error
+from helpers import one_line_error, without_timings
 
 CFG = Config(epochs=1, device="cpu", precision="fp32", threads=1)
-TIMING = {"seconds", "images_per_second"}
 TASKS = [Task("relu", 0), Task("elu", 1)]
 
 
@@ -23,9 +22,7 @@ def tiny(tiny_split):
 
 
 def numbers(results):
-    return {t: {**{k: v for k, v in r.items() if k not in TIMING},
-                "epochs": [{k: v for k, v in e.items() if k not in TIMING} for e in r["epochs"]]}
-            for t, r in results.items()}
+    return {t: without_timings(r) for t, r in results.items()}
 
 
 def run_in(tmp_path, name, tiny, execution, tasks=TASKS):

@@ -44,3 +44,11 @@ def test_derive_check_does_import_torch():  # the probe can tell
 def test_python_dash_m():
     out = subprocess.run([sys.executable, "-m", "actcli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and "actcli" in out.stdout
+
+
+def test_report_needs_no_torch(tmp_path):
+    """report re-renders stored results: matplotlib for the figures, never torch."""
+    from pathlib import Path
+
+    run = Path(__file__).resolve().parent.parent / "docs" / "runs" / "mnist-sample-5ep"
+    assert "torch" not in loaded("report", str(run), "-o", str(tmp_path / "r"), "--json")

@@ -26,20 +26,6 @@ class ActivationType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class ActivationListType(ActivationType):
-    """A comma list of registry names and formulas (commas inside brackets belong to the formula)."""
-
-    name = "names"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        names = [v for v in (s.strip() for s in activations.split_top_level(str(value))) if v]
-        if not names:
-            self.fail("give at least one activation name", param, ctx)
-        return tuple(dict.fromkeys(super(ActivationListType, self).convert(n, param, ctx) for n in names))
-
-
 class DefinitionType(click.ParamType):
     """`NAME=FORMULA`: a formula activation with a name of its own."""
 
@@ -103,7 +89,6 @@ class FiniteFloatRange(click.FloatRange):
 
 
 ACTIVATION = ActivationType()
-ACTIVATIONS = ActivationListType()
 DEFINITION = DefinitionType()
 FLOATS = FloatListType()
 

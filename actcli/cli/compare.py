@@ -79,7 +79,7 @@ class Reporter:
     """Progress on stderr: on a terminal a bar for the tasks done and one per running task; elsewhere a
     plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler)."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, folder: Path | None = None):
         from rich.console import Console
 
         self.quiet = quiet
@@ -89,6 +89,7 @@ class Reporter:
         self.download_row = None
         self.overall = None
         self.total = self.done = 0
+        self.folder = folder          # the run folder, named in the resume notice
         if not quiet and self.console.is_terminal:
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -110,8 +111,12 @@ class Reporter:
         elif total and done == total:
             self.console.print(f"downloaded {name} ({done / 1e6:.1f} MB)", highlight=False)
 
-    def plan(self, total: int) -> None:
-        self.total = total
+    def planned(self, todo: list, skipped: list) -> None:
+        """Told by the experiment before it trains: what will run, what the folder already holds."""
+        if skipped:
+            self.notice(f"{self.folder}: {len(skipped)} of {len(todo) + len(skipped)} tasks already done; "
+                        f"running the other {len(todo)}")
+        self.total = total = len(todo)
         if self.bar is not None and total > 1:
             self.overall = self.bar.add_task("tasks", total=total, info=f"0 of {total} done")
 
@@ -303,7 +308,7 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
         import_ray()                                # the one-line error before any work
     execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                      gpus_per_task=gpus_per_task)
-    report = Reporter(quiet)
+    report = Reporter(quiet, out)
     if config.precision == "bf16" and not training.native_bf16(config.device):
         report.notice(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
     tasks = experiment.plan(activation_names, seeds)
@@ -312,12 +317,6 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
                                            progress=report.download, notice=report.notice)
         folder = experiment.RunFolder.open(out, experiment.header(config, info, {"actcli": __version__,
                                                                               "torch": torch_version}))
-        existing = folder.results()
-        done = [t for t in tasks if t in existing]
-        if done:
-            report.notice(f"{out}: {len(done)} of {len(tasks)} tasks already done; running the other "
-                          f"{len(tasks) - len(done)}")
-        report.plan(len(tasks) - len(done))
         outcome = experiment.run(tasks, folder, split, config, report, execution)
     finally:
         report.close()
