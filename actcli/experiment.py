@@ -151,6 +151,16 @@ def _check_result(path: Path, doc: dict) -> Task:
     return task
 
 
+def _upgraded(result: dict) -> dict:
+    """A result written before the per-layer numbers (it has grad_norm_first and grad_norm_last, and
+    dead units for the ReLU family only) in today's shape: what it measured, under today's names."""
+    for e in result["epochs"]:
+        if "grad_norms" not in e and "grad_norm_first" in e:
+            e["grad_norms"] = {"conv1": e.pop("grad_norm_first"), "fc2": e.pop("grad_norm_last")}
+            e.setdefault("activations", {})
+    return result
+
+
 class RunFolder:
     """One experiment's folder: config.json, results/<task>.json, and the summaries."""
 
@@ -193,7 +203,8 @@ class RunFolder:
         out = {}
         for path in sorted((self.path / RESULTS_DIR).glob("*.json")):
             doc = _read_json(path)
-            out[_check_result(path, doc)] = doc
+            task = _check_result(path, doc)              # before the upgrade reads its epochs
+            out[task] = _upgraded(doc)
         return out
 
     def save(self, task: Task, result: Mapping) -> Path:
@@ -371,13 +382,26 @@ def _best_first(entry: dict) -> tuple:
     return (math.isnan(mean), -mean if not math.isnan(mean) else 0.0, entry["activation"])
 
 
+def _mean_of(dicts: Sequence[Mapping]) -> dict:
+    """Key by key, the mean over `dicts` of their numbers, nested dicts alike (a per-layer field);
+    keys in the order they first appear; nan where no dict has a finite number."""
+    out = {}
+    for key in dict.fromkeys(k for d in dicts for k in d):
+        values = [d.get(key) for d in dicts]
+        nested = any(isinstance(v, Mapping) for v in values)
+        out[key] = (_mean_of([v for v in values if isinstance(v, Mapping)]) if nested
+                    else stats.finite_mean(values))
+    return out
+
+
 def _means(runs: Iterable[dict]) -> dict:
-    """Means over seeds of the last epoch's gradient norms and dead fraction, and of images/s (nan
-    where a task has none: dead units are counted for the ReLU family only)."""
+    """Means over seeds of the last epoch's per-layer gradient norms and activation statistics and
+    its dead fraction, of the activation statistics at initialisation, and of images/s."""
     runs = list(runs)
-    lasts = [last_epoch(r) for r in runs]
-    return {**{k: stats.finite_mean(e.get(k) for e in lasts) for k in ("grad_norm_first", "grad_norm_last",
-                                                                      "dead_fraction")},
+    lasts = [{k: v for k, v in last_epoch(r).items() if k in ("grad_norms", "activations", "dead_fraction")}
+             for r in runs]
+    return {"grad_norms": {}, "activations": {}, "dead_fraction": math.nan, **_mean_of(lasts),
+            "activations_at_init": _mean_of([r.get("activations_at_init", {}) for r in runs]),
             "images_per_second": stats.finite_mean(r.get("images_per_second") for r in runs)}
 
 
@@ -405,19 +429,20 @@ def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None 
         p["vs_baseline"] = (None if p["activation"] == baseline else
                             stats.paired_difference(accuracy[p["activation"]], accuracy[baseline]).to_dict())
     return {
-        "config": head["config"], "dataset": head["dataset"],
+        "config": head["config"], "dataset": head["dataset"], "versions": head.get("versions", {}),
         "results": [by_name[p["activation"]][s] for p in per for s in p["seeds"]],
         "statistics": {"confidence": stats.CONFIDENCE, "unit": "test accuracy in points (percent)",
                        "baseline": baseline, "activations": per},
     }
 
 
-# One row per task, then one per activation with the statistics (seed 'all').
-SUMMARY_FIELDS = ("activation", "seed", "n", "test_accuracy", "test_loss", "best_val_accuracy", "diverged",
-                  "diverged_epoch", "epochs", "seconds", "images_per_second", "grad_norm_first", "grad_norm_last",
-                  "dead_fraction", "accuracy_points_mean", "accuracy_points_sd", "accuracy_points_ci_low",
-                  "accuracy_points_ci_high", "loss_mean", "loss_sd", "loss_ci_low", "loss_ci_high", "baseline",
-                  "diff_points_mean", "diff_points_ci_low", "diff_points_ci_high", "verdict")
+# One row per task, then one per activation with the statistics (seed 'all'); each task's per-layer
+# numbers follow dead_fraction (see _layer_columns).
+TASK_FIELDS = ("activation", "seed", "n", "test_accuracy", "test_loss", "best_val_accuracy", "diverged",
+               "diverged_epoch", "epochs", "seconds", "images_per_second", "dead_fraction")
+STATISTICS_FIELDS = ("accuracy_points_mean", "accuracy_points_sd", "accuracy_points_ci_low",
+                     "accuracy_points_ci_high", "loss_mean", "loss_sd", "loss_ci_low", "loss_ci_high", "baseline",
+                     "diff_points_mean", "diff_points_ci_low", "diff_points_ci_high", "verdict")
 
 
 def last_epoch(result: Mapping) -> dict:
@@ -425,15 +450,22 @@ def last_epoch(result: Mapping) -> dict:
     return result["epochs"][-1] if result["epochs"] else {}
 
 
+def _layer_columns(epoch: Mapping) -> dict:
+    """An epoch's per-layer numbers as flat columns: grad_norm_conv1, …, conv1_mean, conv1_std, …"""
+    return {**{f"grad_norm_{layer}": v for layer, v in epoch.get("grad_norms", {}).items()},
+            **{f"{layer}_{k}": v for layer, d in epoch.get("activations", {}).items() for k, v in d.items()}}
+
+
 def summary_csv(doc: Mapping) -> str:
-    """summary.csv: every task's numbers, then every activation's statistics."""
+    """summary.csv: every task's numbers (the last epoch's), then every activation's statistics."""
+    rows = [{**r, "n": 1, "epochs": len(r["epochs"]), "dead_fraction": last_epoch(r).get("dead_fraction"),
+             **_layer_columns(last_epoch(r))} for r in doc["results"]]
+    layers = dict.fromkeys(k for r in doc["results"] for k in _layer_columns(last_epoch(r)))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=[*TASK_FIELDS, *layers, *STATISTICS_FIELDS], lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
-    for r in doc["results"]:
-        last = last_epoch(r)
-        writer.writerow({**r, "n": 1, "epochs": len(r["epochs"]),
-                         **{k: last.get(k) for k in ("grad_norm_first", "grad_norm_last", "dead_fraction")}})
+    writer.writerows(rows)
     st = doc["statistics"]
     for p in st["activations"]:
         acc, loss, diff = p["test_accuracy_points"], p["test_loss"], p["vs_baseline"] or {}

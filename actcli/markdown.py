@@ -36,7 +36,7 @@ def statistics_table(doc: dict) -> str:
     """Per activation: mean test accuracy with its 95% interval, and the paired verdict."""
     st = doc["statistics"]
     lines = [f"| activation | seeds | test accuracy, % [95% CI] | test loss [95% CI] | Δ vs {st['baseline']}, "
-             "points [95% CI] | verdict | ‖∇W‖ first layer | dead units | img/s |",
+             "points [95% CI] | verdict | ‖∇W‖ conv1 | dead units | img/s |",
              "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
     for p in st["activations"]:
         n, m, diff = len(p["seeds"]), p["means"], p["vs_baseline"]
@@ -46,8 +46,8 @@ def statistics_table(doc: dict) -> str:
         lines.append(
             f"| {p['activation']} | {n} | {_interval(p['test_accuracy_points'])} | "
             f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {verdict} | "
-            f"{_cell(m['grad_norm_first'], '.2g')} | "
-            f"{_cell(100 * m['dead_fraction'], '.1f')}{'' if math.isnan(m['dead_fraction']) else '%'} | "
+            f"{_cell(m['grad_norms'].get('conv1'), '.2g')} | "
+            f"{_percent(m['dead_fraction'])} | "
             f"{_cell(m['images_per_second'], ',.0f')} |")
     return "\n".join(lines)
 
@@ -65,8 +65,83 @@ def seeds_table(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def gradients_table(doc: dict) -> str:
+    """Per activation, each weight layer's mean ‖∂L/∂W‖₂ in the last epoch (mean over seeds), and the
+    first layer's over the last's: how much smaller the gradient is at the input end."""
+    per = doc["statistics"]["activations"]
+    layers = list(dict.fromkeys(k for p in per for k in p["means"]["grad_norms"]))
+    if not layers:
+        return ""
+    first, last = layers[0], layers[-1]
+    lines = ["| activation | " + " | ".join(f"‖∇W‖ {layer}" for layer in layers) + f" | {first} / {last} |",
+             "| --- |" + " ---: |" * (len(layers) + 1)]
+    for p in per:
+        g = p["means"]["grad_norms"]
+        ratio = g.get(first, math.nan) / g[last] if g.get(last) else math.nan
+        lines.append(f"| {p['activation']} | " + " | ".join(_cell(g.get(layer), ".2g") for layer in layers)
+                     + f" | {_cell(ratio, '.2g')} |")
+    return "\n".join(lines)
+
+
+def activations_table(doc: dict) -> str:
+    """Per activation and activation layer, the mean and standard deviation of its output on the probe
+    batch, at initialisation → in the last epoch, and its dead units in the last epoch (means over seeds)."""
+    per = doc["statistics"]["activations"]
+    layers = list(dict.fromkeys(k for p in per for k in p["means"]["activations"]))
+    if not layers:
+        return ""
+    lines = ["| activation | " + " | ".join(f"f({layer}) {what}" for layer in layers
+                                           for what in ("mean", "std", "dead")) + " |",
+             "| --- |" + " ---: |" * (3 * len(layers))]
+    for p in per:
+        now, init = p["means"]["activations"], p["means"].get("activations_at_init", {})
+        cells = []
+        for layer in layers:
+            for stat in ("mean", "std"):
+                before, after = init.get(layer, {}).get(stat), now.get(layer, {}).get(stat)
+                after_text = _cell(after, ".2f")
+                cells.append(after_text if before is None else f"{_cell(before, '.2f')} → {after_text}")
+            dead = now.get(layer, {}).get("dead_fraction")
+            cells.append(_percent(dead))
+        lines.append(f"| {p['activation']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _percent(x: float | None) -> str:
+    return "—" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def config_table(doc: dict) -> str:
+    """Every config key as run, the data and the versions: what it takes to run it again."""
+    d = doc["dataset"]
+    rows = [("dataset", f"{d['name']} from {d['source']}: train {d['train']:,}, val {d['val']:,}, test {d['test']:,}")]
+    rows += [(k, "—" if v in (None, {}, [], ()) else str(v)) for k, v in doc["config"].items() if k != "dataset"]
+    rows += [(f"{name} version", v) for name, v in doc.get("versions", {}).items()]
+    return "\n".join(["| | |", "| --- | --- |"] + [f"| {k} | {_escaped(v)} |" for k, v in rows])
+
+
+def _escaped(value) -> str:
+    """A table cell's text: a '|' (in a formula, say) would end the cell."""
+    return str(value).replace("|", "\\|")
+
+
+def inside_the_network(doc: dict) -> str:
+    """The layer-by-layer part of a report: the two tables and what their columns mean."""
+    grads, acts = gradients_table(doc), activations_table(doc)
+    if not (grads or acts):
+        return ""
+    return "\n".join([
+        "Gradient norm of each weight layer, mean over the last epoch's steps (before clipping), input to output; "
+        "the last column is how much smaller the gradient is at the first layer than at the last:", "",
+        grads, "",
+        "Each activation layer's output on a fixed batch of validation images, at initialisation → after the last "
+        "epoch (SELU is built to keep mean 0 and standard deviation 1), and its dead units: those through which no "
+        "gradient passes for any image of the batch (f′(z) = 0), after the last epoch:", "",
+        acts, ""])
+
+
 def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
-    """report.md: what was run, the statistics, every seed's accuracy, the figures."""
+    """report.md: what was run, the statistics, every seed's accuracy, the figures, the layers, the config."""
     seeds = sorted({r["seed"] for r in doc["results"]})
     parts = [
         "# actcli compare: report", "",
@@ -83,5 +158,9 @@ def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
         parts += ["With one seed no interval can be given: run more seeds (`--seeds 0-4`) to rank activations.", ""]
     for name in figures:
         parts += [f"![{name}]({name})", ""]
-    parts += ["Remade by `actcli report FOLDER` from the files in `results/`.", ""]
+    inside = inside_the_network(doc)
+    if inside:
+        parts += ["## Inside the network", "", inside]
+    parts += ["## Config", "", config_table(doc), "",
+              "Remade by `actcli report FOLDER` from the files in `results/`.", ""]
     return "\n".join(parts)

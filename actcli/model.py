@@ -22,6 +22,11 @@ import torch.nn.functional as F
 
 from .activations import SELU_ALPHA, SELU_LAMBDA, Activation
 
+# The layers with weights, input to output, and those whose output goes through the activation: the
+# names under which results hold per-layer numbers.
+WEIGHT_LAYERS = ("conv1", "conv2", "fc1", "fc2")
+ACTIVATION_LAYERS = ("conv1", "conv2", "fc1")
+
 # Keras' truncated normal: a normal cut at ±2σ has std 0.8796…σ, so Keras widens σ by this much.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
 
@@ -84,12 +89,20 @@ class ArticleCNN(nn.Module):
             nn.init.zeros_(layer.bias)
 
     @property
-    def activations(self) -> tuple[nn.Module, ...]:
-        return self.act1, self.act2, self.act3
+    def activations(self) -> dict[str, nn.Module]:
+        """The activation layers, by the name of the layer whose output each one takes (ACTIVATION_LAYERS)."""
+        return dict(zip(ACTIVATION_LAYERS, (self.act1, self.act2, self.act3), strict=True))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def weight_layers(self) -> dict[str, nn.Module]:
+        """The layers with weights, input to output (WEIGHT_LAYERS)."""
+        return {name: getattr(self, name) for name in WEIGHT_LAYERS}
+
+    def forward(self, x: torch.Tensor, textbook_order: bool = False) -> torch.Tensor:
+        """The logits. `textbook_order`: the second activation before the max-pool even where
+        `pool_first` moves it after (the same function): to measure it on all its 24×24 units."""
         x = self.act1(self.conv1(x))
-        if self.pool_first:
+        if self.pool_first and not textbook_order:
             x = self.act2(F.max_pool2d(self.conv2(x), 2))
         else:
             x = F.max_pool2d(self.act2(self.conv2(x)), 2)

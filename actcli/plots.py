@@ -64,35 +64,213 @@ def activation_figure(curves: Sequence[tuple], lo: float, hi: float, derivative:
     return fig
 
 
-def curves_figure(results: Sequence[dict], metric: str, ylabel: str, title: str):
-    """One validation curve per activation, epoch on x (the article's loss and accuracy figures).
-    With several seeds: the mean per epoch, and a band from the lowest to the highest seed."""
-    fig, (ax,) = _new_figure(1, width=7.5, height=4.8)
+# ---------------------------------------------------------------------------------------------
+# compare's figures: from the results of a run (dicts, as saved), one colour per activation
+# throughout. White and opaque, so that they print and sit on a dark page alike; a marker per
+# activation (or layer) as well as a colour, so that they read in grey too.
+# ---------------------------------------------------------------------------------------------
+
+MARKERS = "osD^v<>ph*"
+# Below this final validation accuracy (twice chance with 10 classes) an activation failed to learn:
+# the accuracy and loss panels are scaled to the others, and it is named in the legend as off the scale.
+LEARNED_ABOVE = 0.2
+REFERENCE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
+
+
+def _by_activation(results: Sequence[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {}
     for r in results:
         groups.setdefault(r["activation"], []).append(r)
-    longest = 0
-    for name, runs in groups.items():
-        epochs = min(len(r["epochs"]) for r in runs)       # the epochs every seed reached
-        longest = max(longest, epochs)
-        x = np.arange(1, epochs + 1)
-        values = np.array([[e[metric] for e in r["epochs"][:epochs]] for r in runs], dtype=float)
-        diverged = sum(r["diverged"] for r in runs)
-        label = name + (f" ({len(runs)} seeds)" if len(runs) > 1 else "") + (" (diverged)" if diverged else "")
-        with warnings.catch_warnings():   # an epoch where every seed diverged is nan: drawn as a gap
-            warnings.simplefilter("ignore", RuntimeWarning)
-            (line,) = ax.plot(x, np.nanmean(values, axis=0) if epochs else [], marker="o", linewidth=2,
-                              label=label)
-            if len(runs) > 1 and epochs:
-                ax.fill_between(x, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=line.get_color(),
-                                alpha=0.2, linewidth=0)
+    return groups
+
+
+def _style_of(names: Sequence[str]) -> dict[str, dict]:
+    from matplotlib import colormaps
+
+    colors = colormaps["tab10"].colors
+    return {n: {"color": colors[i % len(colors)], "marker": MARKERS[i % len(MARKERS)]} for i, n in enumerate(names)}
+
+
+def _series(runs: Sequence[dict], value, at_init=None) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch numbers and a seeds × epochs array of value(epoch) over the epochs every seed reached;
+    with `at_init(result)`, epoch 0 (before training) first."""
+    epochs = min(len(r["epochs"]) for r in runs)
+    rows = [[value(e) for e in r["epochs"][:epochs]] for r in runs]
+    if at_init is not None:
+        rows = [[at_init(r)] + row for r, row in zip(runs, rows, strict=True)]
+    x = np.arange(0 if at_init is not None else 1, epochs + 1)
+    return x, np.array(rows, dtype=float).reshape(len(runs), len(x))
+
+
+def _draw(ax, x: np.ndarray, values: np.ndarray, **line) -> None:
+    """The mean over seeds, and with several seeds a band from the lowest to the highest."""
+    if not len(x):
+        return
+    with warnings.catch_warnings():   # an epoch where every seed diverged is nan: drawn as a gap
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ax.plot(x, np.nanmean(values, axis=0), linewidth=1.8, markersize=4, **line)
+        if len(values) > 1:
+            ax.fill_between(x, np.nanmin(values, axis=0), np.nanmax(values, axis=0), color=line["color"],
+                            alpha=0.15, linewidth=0)
+
+
+def _epoch_axis(ax, last: int, first: int = 1) -> None:
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    seeds = any(len(g) > 1 for g in groups.values())
-    ax.grid(True, alpha=0.4)
-    if 0 < longest <= 20:
-        ax.set_xticks(range(1, longest + 1))
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False,
-              title="mean over seeds;\nband: lowest to highest" if seeds else None)
+    ax.grid(True, alpha=0.35)
+    if 0 < last <= 20:
+        ax.set_xticks(range(first, last + 1))
+
+
+def _seeds_note(groups: dict) -> str:
+    return "; mean over seeds, band: lowest to highest" if any(len(g) > 1 for g in groups.values()) else ""
+
+
+def failed_to_learn(runs: Sequence[dict]) -> bool:
+    """The activation's final validation accuracy, the mean over its seeds, is below LEARNED_ABOVE
+    (or every seed diverged)."""
+    finals = [r["epochs"][-1]["val_accuracy"] for r in runs if r["epochs"]]
+    finals = [a for a in finals if a is not None and np.isfinite(a)]
+    return not finals or float(np.mean(finals)) < LEARNED_ABOVE
+
+
+def _limits(arrays: list[np.ndarray], pad: float = 0.06) -> tuple[float, float] | None:
+    values = np.concatenate([a.ravel() for a in arrays]) if arrays else np.array([])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    margin = (hi - lo) * pad or abs(hi) * pad or 0.05
+    return lo - margin, hi + margin
+
+
+def curves_figure(results: Sequence[dict]):
+    """Accuracy and loss per epoch, training dashed and validation solid, one colour per activation.
+    Activations that failed to learn do not set the scale (it would squeeze the others into a few
+    pixels): the panels are scaled to the learners and the failures are named in the legend."""
+    from matplotlib.lines import Line2D
+
+    groups = _by_activation(results)
+    style = _style_of(list(groups))
+    failed = {n for n, runs in groups.items() if failed_to_learn(runs)}
+    fig, axes = _new_figure(2, width=5.6, height=4.4)
+    longest = max((len(r["epochs"]) for r in results), default=0)
+    for ax, metric, ylabel in ((axes[0], "accuracy", "accuracy"), (axes[1], "loss", "loss (cross-entropy)")):
+        scale = []
+        for name, runs in groups.items():
+            for split, dashes in (("train", "--"), ("val", "-")):
+                x, values = _series(runs, lambda e, k=f"{split}_{metric}": e[k])
+                _draw(ax, x, values, linestyle=dashes, **style[name])
+                if name not in failed or len(failed) == len(groups):
+                    scale.append(values)
+        limits = _limits(scale)
+        if limits:
+            ax.set_ylim(*limits)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{ylabel} per epoch")
+        _epoch_axis(ax, longest)
+    handles = [Line2D([], [], linewidth=1.8, **style[n],
+                      label=n + (f" ({len(groups[n])} seeds)" if len(groups[n]) > 1 else "")
+                      + (f": failed to learn (val {100 * _final(groups[n]):.1f}%), off the scale"
+                         if n in failed and len(failed) < len(groups) else ""))
+               for n in groups]
+    handles += [Line2D([], [], color="0.3", linestyle="--", label="training"),
+                Line2D([], [], color="0.3", linestyle="-", label="validation")]
+    fig.legend(handles=handles, loc="outside right center", frameon=False,
+               title=("activation" + _seeds_note(groups)).replace("; ", "\n"))
+    return fig
+
+
+def _final(runs: Sequence[dict]) -> float:
+    finals = [r["epochs"][-1]["val_accuracy"] for r in runs if r["epochs"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmean(np.array(finals, dtype=float))) if finals else float("nan")
+
+
+def _grid(n: int, ncols: int = 3, width: float = 4.0, height: float = 3.2, **share):
+    from matplotlib.figure import Figure
+
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(width * ncols + 1.8, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **share)
+    for ax in axes.ravel()[n:]:
+        fig.delaxes(ax)
+    return fig, axes
+
+
+def _only_bottom_says_epoch(axes, n: int) -> None:
+    """In a grid sharing x, only the lowest panel of each column names the axis."""
+    ncols = axes.shape[1]
+    for i, ax in enumerate(axes.ravel()[:n]):
+        if i + ncols < n:
+            ax.set_xlabel("")
+
+
+def gradients_figure(results: Sequence[dict]):
+    """One panel per activation: each weight layer's mean ‖∂L/∂W‖₂ per epoch, on one shared log
+    scale, so that a first layer whose gradient vanishes (sigmoid's) stands out at a glance. None
+    when no result has per-layer gradients."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    groups = _by_activation(results)
+    layers = list(dict.fromkeys(k for r in results for e in r["epochs"] for k in e.get("grad_norms", {})))
+    if not layers:
+        return None
+    shades = colormaps["viridis"](np.linspace(0.0, 0.8, max(len(layers), 1)))
+    style = {layer: {"color": shades[i], "marker": MARKERS[i % len(MARKERS)]} for i, layer in enumerate(layers)}
+    fig, axes = _grid(len(groups), sharex=True, sharey=True)
+    longest = max((len(r["epochs"]) for r in results), default=0)
+    for ax, (name, runs) in zip(axes.ravel(), groups.items(), strict=False):  # fewer panels than the grid
+        for layer in layers:
+            x, values = _series(runs, lambda e, k=layer: _positive(e.get("grad_norms", {}).get(k)))
+            _draw(ax, x, values, **style[layer])
+        ax.set_yscale("log")
+        ax.set_title(name + (f" ({len(runs)} seeds)" if len(runs) > 1 else ""))
+        _epoch_axis(ax, longest)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("mean ‖∂L/∂W‖₂")
+    _only_bottom_says_epoch(axes, len(groups))
+    fig.suptitle("gradient norm of each layer per epoch (log scale)" + _seeds_note(groups))
+    fig.legend(handles=[Line2D([], [], linewidth=1.8, label=layer, **style[layer]) for layer in layers],
+               loc="outside right center", frameon=False, title="layer\n(input → output)")
+    return fig
+
+
+def _positive(x) -> float:
+    """A number for a log axis: nan (a gap) where it is missing or not > 0."""
+    return float(x) if x is not None and x > 0 else float("nan")
+
+
+def activations_figure(results: Sequence[dict]):
+    """Mean (top) and standard deviation (bottom) of each activation layer's output on the probe batch,
+    from initialisation (epoch 0) on, one line per activation, with the self-normalising fixed point
+    (mean 0, standard deviation 1) that SELU is built to keep. None when no result has them (results
+    saved before actcli measured them)."""
+    from matplotlib.lines import Line2D
+
+    groups = _by_activation(results)
+    style = _style_of(list(groups))
+    layers = list(dict.fromkeys(k for r in results for e in r["epochs"] for k in e.get("activations", {})))
+    if not layers:
+        return None
+    fig, axes = _grid(2 * len(layers), ncols=max(len(layers), 1), width=4.0, height=3.0, sharex=True)
+    longest = max((len(r["epochs"]) for r in results), default=0)
+    for row, (stat, label, fixed) in enumerate((("mean", "mean", 0.0), ("std", "standard deviation", 1.0))):
+        for col, layer in enumerate(layers):
+            ax = axes[row, col]
+            ax.axhline(fixed, **REFERENCE)
+            for name, runs in groups.items():
+                x, values = _series(runs, lambda e, k=layer, s=stat: e.get("activations", {}).get(k, {}).get(s),
+                                    at_init=lambda r, k=layer, s=stat: r.get("activations_at_init", {})
+                                    .get(k, {}).get(s))
+                _draw(ax, x, values, **style[name])
+            ax.set_title(f"f({layer}): {label}")
+            _epoch_axis(ax, longest, first=0)
+    _only_bottom_says_epoch(axes, axes.size)
+    fig.suptitle("activation outputs on a fixed validation batch (epoch 0: at initialisation)" + _seeds_note(groups))
+    handles = [Line2D([], [], linewidth=1.8, label=n, **style[n]) for n in groups]
+    handles.append(Line2D([], [], label="self-normalising\nfixed point (0, 1)", **REFERENCE))
+    fig.legend(handles=handles, loc="outside right center", frameon=False, title="activation")
     return fig

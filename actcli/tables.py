@@ -171,9 +171,11 @@ def compare_table(doc: dict) -> Table:
                         f"test {dataset['test']}; {_count(doc['config']['epochs'], 'epoch')}, "
                         f"{_count(len(seeds), 'seed')}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
-    for column in ("n", "test acc %", f"Δ vs {st['baseline']}", "verdict", "∇ first", "dead"):
+    delta = f"Δ vs {st['baseline']}"
+    delta = delta if len(delta) <= len("-80.80 ± 5.08") else delta.replace(" vs ", " vs\n")  # as wide as its numbers
+    for column in ("n", "test acc %", delta, "verdict", "∇ conv1", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
-                         no_wrap=column != "verdict", min_width=19 if column == "verdict" else None)
+                         no_wrap=column != "verdict")       # a verdict wraps where 80 columns are tight
     for p in st["activations"]:
         n, dead, diff = len(p["seeds"]), p["means"]["dead_fraction"], p["vs_baseline"]
         # the n column says how many seeds: "not distinguishable" alone fits 80 columns
@@ -181,8 +183,10 @@ def compare_table(doc: dict) -> Table:
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{n}"
         table.add_row(p["activation"], str(n), _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(p["means"]["grad_norm_first"], 2), "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
+                      verdict, num(p["means"]["grad_norms"].get("conv1", math.nan), 2),
+                      "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
-                     "in points, by seed, ± half its 95% interval; ∇ first: mean ‖∂L/∂W‖₂ of the first "
-                     "conv layer in the last epoch; dead: units at 0 for a whole validation batch")
+                     "in points, by seed, ± half its 95% interval; ∇ conv1: mean ‖∂L/∂W‖₂ of the first "
+                     "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
+                     "(every layer's numbers: report.md, --json)")
     return table

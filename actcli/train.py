@@ -34,9 +34,12 @@ class Epoch:
     val_accuracy: float
     seconds: float
     images_per_second: float
-    grad_norm_first: float        # mean ‖∂L/∂W‖₂ of the first conv layer over the epoch's steps
-    grad_norm_last: float         # the same for the last dense layer
-    dead_fraction: float | None   # ReLU family: units that output 0 on a whole validation batch
+    # weight layer (conv1, conv2, fc1, fc2) → mean ‖∂L/∂W‖₂ over the epoch's steps, before clipping
+    grad_norms: dict[str, float]
+    # activation layer (the layer whose output it takes: conv1, conv2, fc1) → the mean and standard
+    # deviation of its output and its dead fraction, on the probe batch (see `measure_layers`)
+    activations: dict[str, dict[str, float]]
+    dead_fraction: float          # the dead units of all three activation layers together
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Result:
     threads: int = 1              # torch's CPU threads: another count sums in another order
     pool_first: bool = False      # the second activation ran after the max-pool (same function, cheaper)
     seconds: float = 0.0
+    activations_at_init: dict = field(default_factory=dict)   # Epoch.activations before the first step
 
     @property
     def images_per_second(self) -> float:
@@ -70,7 +74,7 @@ class Result:
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
                 "threads": self.threads, "pool_first": self.pool_first, "seconds": self.seconds,
-                "images_per_second": self.images_per_second,
+                "images_per_second": self.images_per_second, "activations_at_init": self.activations_at_init,
                 "epochs": [asdict(e) for e in self.epochs]}
 
 
@@ -158,45 +162,97 @@ class DeviceData:
         return (x_u8.unsqueeze(1).float() * (1.0 / 255.0)).contiguous(memory_format=torch.channels_last)
 
 
+# The probe batch: the first this many validation images, the same every epoch, so that the layers'
+# numbers move only because the network does. Two training batches; measuring costs about 0.15 s here.
+PROBE_IMAGES = 256
+
+
 @torch.inference_mode()
-def evaluate(model: ArticleCNN, x: torch.Tensor, y: torch.Tensor, cfg: Config, device: str, precision: str,
-             count_dead: bool = False) -> tuple[float, float, float | None]:
-    """(mean loss, accuracy, dead-unit fraction of the first batch or None) in large batches."""
+def evaluate(model: ArticleCNN, x: torch.Tensor, y: torch.Tensor, cfg: Config, device: str,
+             precision: str) -> tuple[float, float]:
+    """(mean loss, accuracy), in batches of cfg.eval_batch_size."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    dead = None
     for start in range(0, len(y), cfg.eval_batch_size):
         xb, yb = DeviceData.images(x[start:start + cfg.eval_batch_size]), y[start:start + cfg.eval_batch_size]
-        probe = _DeadUnitProbe(model) if count_dead and start == 0 else None
         with _autocast(device, precision):
             logits = model(xb)
-        if probe:
-            dead = probe.close()
         loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum")
         correct += (logits.argmax(1) == yb).sum()
     n = max(len(y), 1)
-    return loss_sum.item() / n, correct.item() / n, dead
+    return loss_sum.item() / n, correct.item() / n
 
 
-class _DeadUnitProbe:
-    """Counts the units (every channel at every position, and every dense unit) whose output is 0
-    for every image of one batch: dead ReLUs, which pass no gradient back. Where the model pools
-    before its second activation (monotonic f), that activation's units are the pooled 12×12
-    positions rather than 24×24."""
+@torch.inference_mode()
+def measure_layers(model: ArticleCNN, x: torch.Tensor, device: str, precision: str) -> LayerProbe:
+    """The activation layers measured on the images x (uint8), the network in eval mode."""
+    model.eval()
+    with LayerProbe(model) as probe, _autocast(device, precision):
+        model(DeviceData.images(x), textbook_order=True)
+    return probe
+
+
+class LayerProbe:
+    """While open, keeps what goes into and comes out of each activation layer; then, per layer, the
+    mean and standard deviation of its output over every unit and image (torch.std_mean, corrected),
+    and its dead fraction: the units (every channel at every position, every dense unit) through
+    which no gradient passes for any image of the batch, f′(z) = 0 as autograd computes it at the
+    training precision. For ReLU that is "the output is 0 for every image"; it also finds sigmoid
+    units saturated past underflow, and it does not count a SELU unit whose z is exactly 0 (f′(0) =
+    λα). `dead_fraction` is the three layers' units together."""
 
     def __init__(self, model: ArticleCNN):
-        self.dead = self.total = 0
-        self.hooks = [m.register_forward_hook(self._hook) for m in model.activations]
+        self.model = model
+        self.inputs: dict[str, torch.Tensor] = {}
+        self.outputs: dict[str, torch.Tensor] = {}
+        self.activations: dict[str, dict[str, float]] = {}
+        self.dead_fraction = math.nan
 
-    def _hook(self, module, inputs, output):
-        self.dead += int((output == 0).all(dim=0).sum())
-        self.total += output[0].numel()
+    def __enter__(self) -> LayerProbe:
+        self.hooks = []
+        for name, module in self.model.activations.items():
+            # a copy of z: the in-place activations overwrite it
+            self.hooks.append(module.register_forward_pre_hook(
+                lambda m, args, name=name: self.inputs.update({name: args[0].clone()})))
+            self.hooks.append(module.register_forward_hook(
+                lambda m, args, out, name=name: self.outputs.update({name: out})))
+        return self
 
-    def close(self) -> float:
+    def __exit__(self, *exc) -> None:
         for h in self.hooks:
             h.remove()
-        return self.dead / self.total
+        if exc[0] is None:
+            self._measure()
+        self.inputs.clear()
+        self.outputs.clear()
+
+    def _measure(self) -> None:
+        modules, rows, sizes = self.model.activations, [], []
+        for name, out in self.outputs.items():
+            std, mean = torch.std_mean(out.float())
+            dead = (_units(_slopes(modules[name], self.inputs[name])).abs().amax(dim=0) == 0).sum()
+            rows.append(torch.stack([mean, std, dead.float()]))
+            sizes.append(out[0].numel())
+        values = torch.stack(rows).tolist()                 # one read off the device
+        self.activations = {name: {"mean": m, "std": s, "dead_fraction": d / size}
+                            for name, (m, s, d), size in zip(self.outputs, values, sizes, strict=True)}
+        self.dead_fraction = sum(v[2] for v in values) / sum(sizes)
+
+
+def _units(t: torch.Tensor) -> torch.Tensor:
+    """t as images × units, a view in its own memory order (a reduction over images is 15× faster so)."""
+    if t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last):
+        t = t.permute(0, 2, 3, 1)
+    return t.reshape(len(t), -1)
+
+
+def _slopes(activation: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """f′ at every element of z, by autograd through the activation's own module (it is elementwise)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        z = z.clone().requires_grad_()        # a plain tensor, not an inference-mode one
+        (slope,) = torch.autograd.grad(activation(z * 1).sum(), z)   # * 1: in-place modules need a non-leaf
+    return slope
 
 
 def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -222,8 +278,11 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
     model = ArticleCNN(act, cfg.formula_pools_first(act.name)).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
+    weights = [layer.weight for layer in model.weight_layers.values()]
     result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads(),
                     pool_first=model.pool_first)
+    probe_x = data.val_x[:PROBE_IMAGES]
+    result.activations_at_init = measure_layers(model, probe_x, device, precision).activations
     n, B = len(data.train_y), cfg.batch_size
     steps = math.ceil(n / B)
     started = time.perf_counter()
@@ -233,8 +292,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
         perm = torch.randperm(n, generator=order).to(device, non_blocking=True)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        gn_first = torch.zeros((), device=device)
-        gn_last = torch.zeros((), device=device)
+        grad_norms = torch.zeros(len(weights), device=device)
         for step in range(steps):
             idx = perm[step * B:(step + 1) * B]
             xb, yb = DeviceData.images(data.train_x[idx]), data.train_y[idx]
@@ -243,8 +301,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
             loss = F.cross_entropy(logits.float(), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            gn_first += model.conv1.weight.grad.detach().norm()
-            gn_last += model.fc2.weight.grad.detach().norm()
+            grad_norms += torch.stack([w.grad.detach().norm() for w in weights])
             if cfg.clip == "value":
                 torch.nn.utils.clip_grad_value_(params, cfg.clip_threshold)
             elif cfg.clip == "norm":
@@ -260,13 +317,14 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
         if device == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        val_loss, val_acc, dead = evaluate(model, data.val_x, data.val_y, cfg, device, precision,
-                                           count_dead=act.relu_family)
+        val_loss, val_acc = evaluate(model, data.val_x, data.val_y, cfg, device, precision)
+        probe = measure_layers(model, probe_x, device, precision)
+        norms = dict(zip(model.weight_layers, (grad_norms / steps).tolist(), strict=True))
         result.epochs.append(Epoch(epoch, train_loss, train_acc, val_loss, val_acc, seconds, n / seconds,
-                                   gn_first.item() / steps, gn_last.item() / steps, dead))
+                                   norms, probe.activations, probe.dead_fraction))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             result.diverged, result.diverged_epoch = True, epoch   # the others go on; this one stops
             break
-    result.test_loss, result.test_accuracy, _ = evaluate(model, data.test_x, data.test_y, cfg, device, precision)
+    result.test_loss, result.test_accuracy = evaluate(model, data.test_x, data.test_y, cfg, device, precision)
     result.seconds = time.perf_counter() - started
     return result

@@ -1,6 +1,7 @@
 """actcli's trainer against the textbook PyTorch loop, on the same images, interleaved in one run.
 
     python benchmarks/train_throughput.py [--images 12000] [--epochs 1] [--repeats 3] [--device cpu]
+    python benchmarks/train_throughput.py --against REV [--activation relu] [--threads 1] [--repeats 5]
 
 The reference is pytorch/examples `mnist/main.py` as a user would write it: a Dataset that turns
 one image at a time into a normalised float tensor, a shuffling DataLoader, fp32, eager, the loss
@@ -11,13 +12,22 @@ initialisation (actcli: x/255 and glorot-uniform, as the article); otherwise onl
 differs. Each repeat trains both from scratch, one after the other, so the machine's noise falls
 on both; figures are medians.
 Achieved GFLOP/s is set against a matmul measured in the same run.
+
+With --against REV it measures the cost of a change instead: actcli's trainer as it was at the git
+revision REV (checked out in a temporary worktree) against this tree's, each repeat training both in
+a fresh process, interleaved, with the default precision. Training images/s counts the training
+loop only; the task's wall time adds what runs once per epoch (validation, the layer probe).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,6 +112,54 @@ def actcli_run(split, epochs: int, device: str, seed: int, precision: str) -> tu
     return len(split.train_y) * epochs / seconds, result.test_accuracy
 
 
+# ---- a change's cost: two trees of actcli, each trained in a fresh process ----------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+TREE_RUN = """
+import json, sys
+import torch
+from actcli import data, train
+dataset, images, epochs, device, seed, name, threads = sys.argv[1:]
+torch.set_num_threads(int(threads))
+split = data.split(data.load(dataset, offline=True), 0.1, limit=int(images))
+cfg = train.resolve(train.Config(epochs=int(epochs), device=device))
+r = train.train(name, train.DeviceData(split, device), cfg, int(seed))
+print(json.dumps({"ips": len(split.train_y) * int(epochs) / sum(e.seconds for e in r.epochs),
+                  "wall": r.seconds, "accuracy": r.test_accuracy}))
+"""
+
+
+def tree_run(tree: Path, seed: int, args, dataset: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    argv = [dataset, args.images, args.epochs, args.device, seed, args.activation, args.threads]
+    out = subprocess.run([sys.executable, "-c", TREE_RUN, *map(str, argv)], env=env, check=True,
+                         capture_output=True, text=True, cwd=tree)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def against(rev: str, args, dataset: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        old = Path(tmp) / "old"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), rev], check=True)
+        try:
+            trees = {f"actcli at {rev}": old, "actcli (this tree)": ROOT}
+            runs: dict[str, list[dict]] = {name: [] for name in trees}
+            for r in range(args.repeats):
+                for name, tree in trees.items():
+                    m = tree_run(tree, r, args, dataset)
+                    runs[name].append(m)
+                    print(f"  repeat {r + 1}: {name:24} {m['ips']:7.0f} train img/s  task {m['wall']:6.2f} s  "
+                          f"test accuracy {100 * m['accuracy']:.2f}%", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
+    ref = {k: statistics.median(m[k] for m in next(iter(runs.values()))) for k in ("ips", "wall")}
+    print(f"\n{'trainer':26} {'train img/s':>11} {'× ref':>6} {'task s':>7} {'× ref':>6}   "
+          f"(medians, {args.activation})")
+    for name, ms in runs.items():
+        ips, wall = statistics.median(m["ips"] for m in ms), statistics.median(m["wall"] for m in ms)
+        print(f"{name:26} {ips:11.0f} {ips / ref['ips']:6.3f} {wall:7.2f} {wall / ref['wall']:6.3f}")
+
+
 # ---- the machine's own reference point --------------------------------------------------------
 
 def matmul_gflops(device: str, dtype=torch.float32, n: int = 2048, repeats: int = 10) -> float:
@@ -132,10 +190,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--against", metavar="REV", help="the cost of a change: actcli at git revision REV "
+                        "against this tree")
+    parser.add_argument("--activation", default="relu", help="with --against: the activation trained")
+    parser.add_argument("--threads", type=int, default=1, help="with --against: torch threads (compare's "
+                        "default per task is 1)")
     args = parser.parse_args()
 
-    dataset = data.load("fashion-mnist", offline=True) if Path("/usr/share/datasets/fashion-mnist").is_dir() \
-        else data.load("mnist-sample")
+    fashion = Path("/usr/share/datasets/fashion-mnist").is_dir()
+    if args.against:
+        return against(args.against, args, "fashion-mnist" if fashion else "mnist-sample")
+    dataset = data.load("fashion-mnist", offline=True) if fashion else data.load("mnist-sample")
     split = data.split(dataset, 0.1, limit=args.images)
     default_precision = train.resolve_precision("auto", args.device)
     print(f"data: {dataset.name} ({dataset.source}), {len(split.train_y)} training images, "

@@ -25,26 +25,29 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
                     "-o", out, "--json", "--seed", "1", "--jobs", "1", "--threads", "2")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc) == {"config", "dataset", "results", "statistics", "run"}
+    assert set(doc) == {"config", "dataset", "versions", "results", "statistics", "run"}
     assert doc["dataset"] == {"name": "mnist", "requested": "mnist", "source": str(tiny_dir),
                               "train": 360, "val": 40, "test": 100}
     assert [(r["activation"], r["seed"]) for r in doc["results"]] == [("relu", 1), ("sigmoid", 1)]
     r = doc["results"][0]
     assert set(r) >= {"activation", "seed", "test_accuracy", "test_loss", "best_val_accuracy", "diverged", "epochs"}
     assert set(r["epochs"][0]) >= {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds",
-                                   "images_per_second", "grad_norm_first", "grad_norm_last", "dead_fraction"}
+                                   "images_per_second", "grad_norms", "activations", "dead_fraction"}
+    assert set(r["activations_at_init"]) == set(r["epochs"][0]["activations"]) == {"conv1", "conv2", "fc1"}
     assert doc["config"]["precision"] in ("fp32", "bf16") and doc["config"]["clip"] == "value"
     assert doc["statistics"]["baseline"] == "relu"
     assert doc["statistics"]["activations"][1]["vs_baseline"]["verdict"] == "no interval with 1 seed"
     assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "failed": {}, "interrupted": False,
                           "execution": {"executor": "this process", "jobs": 1, "threads": 2}, "output": str(out)}
     assert doc["config"]["threads"] == 2 and all(r["threads"] == 2 for r in doc["results"])
-    assert sorted(p.name for p in out.iterdir()) == ["accuracy.png", "config.json", "history.json",
-                                                    "loss.png", "report.md", "results", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["activations.png", "config.json", "curves.png", "gradients.png",
+                                                    "history.json", "report.md", "results", "summary.csv"]
     report = (out / "report.md").read_text()
     assert "| relu | 1 |" in report and "no interval can be given" in report
     linked = re.findall(r"\]\(([^)]+)\)", report)
-    assert linked == ["accuracy.png", "loss.png"] and all((out / name).is_file() for name in linked)
+    assert linked == ["curves.png", "gradients.png", "activations.png"]
+    assert all((out / name).is_file() for name in linked)
+    assert "## Inside the network" in report and "| relu | " in report.split("## Inside the network")[1]
     assert sorted(p.name for p in (out / "results").iterdir()) == ["relu-seed1.json", "sigmoid-seed1.json"]
     history = json.loads((out / "history.json").read_text())
     assert history == {k: v for k, v in doc.items() if k != "run"}
@@ -103,7 +106,7 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     assert "interrupted: kept 1 of 3" in result.stdout
     history = json.loads((tmp_path / "history.json").read_text())
     assert [r["activation"] for r in history["results"]] == ["relu"]
-    assert (tmp_path / "accuracy.png").exists() and not list(tmp_path.rglob(".*.part"))
+    assert (tmp_path / "curves.png").exists() and not list(tmp_path.rglob(".*.part"))
 
 
 @pytest.mark.parametrize("args, says", [
@@ -227,7 +230,7 @@ def test_a_real_signal_loses_at_most_the_task_in_flight_and_the_rerun_does_the_r
     if how == "SIGINT":
         assert proc.returncode == 130, stderr
         assert "Traceback" not in stderr and f"interrupted: kept {len(kept)} of 4" in stdout
-        assert (out / "history.json").exists() and (out / "accuracy.png").exists()
+        assert (out / "history.json").exists() and (out / "curves.png").exists()
     else:
         assert proc.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 15

@@ -40,6 +40,17 @@ def test_report_reproduces_compares_document(invoke, runs):
     assert "Δ vs" in text.stdout and "4 tasks from 1 folder; wrote the summaries to" in text.stdout
 
 
+def test_the_table_fits_80_columns_whatever_the_baseline(invoke, runs):
+    root, _ = runs
+    for baseline in ("relu", "elu"):
+        lines = invoke("report", root / "both", "--baseline", baseline, env={"COLUMNS": "80"}).stdout.splitlines()
+        assert max(map(len, lines[:-1])) <= 80                # the table; the last line names the folder
+        header = next(i for i, line in enumerate(lines) if " activation " in line)
+        assert lines[header].rstrip().endswith("dead")
+        rows = [line for line in lines[header:] if line.split()[:1] in (["relu"], ["elu"])]
+        assert len(rows) == 2 and all(row.rstrip().endswith("%") for row in rows)   # the dead column, whole
+
+
 def test_report_merges_folders_that_agree(invoke, runs, tmp_path):
     root, docs = runs
     merged = json.loads(invoke("report", root / "s0", root / "s1", "-o", tmp_path / "m", "--json").stdout)
@@ -47,7 +58,7 @@ def test_report_merges_folders_that_agree(invoke, runs, tmp_path):
     assert [p["test_accuracy_points"]["n"] for p in merged["statistics"]["activations"]] == [2, 2]
     assert sorted(p.name for p in (tmp_path / "m" / "results").iterdir()) == [
         "elu-seed0.json", "elu-seed1.json", "relu-seed0.json", "relu-seed1.json"]
-    assert (tmp_path / "m" / "accuracy.png").exists() and (tmp_path / "m" / "summary.csv").exists()
+    assert (tmp_path / "m" / "curves.png").exists() and (tmp_path / "m" / "summary.csv").exists()
     assert json.loads(invoke("report", tmp_path / "m", "--json").stdout)["results"] == merged["results"]
     printed = invoke("report", root / "s0", root / "s1")
     assert "4 tasks from 2 folders" in printed.stdout and "wrote" not in printed.stdout

@@ -87,7 +87,8 @@ def test_ctrl_c_keeps_what_finished(tmp_path, tiny, monkeypatch):
 
 def fake(activation, seed, accuracy, loss=0.1):
     return {"activation": activation, "seed": seed, "test_accuracy": accuracy, "test_loss": loss,
-            "diverged": False, "epochs": [{"epoch": 1, "dead_fraction": None, "grad_norm_first": 0.1,
+            "diverged": False, "epochs": [{"epoch": 1, "dead_fraction": 0.0, "grad_norms": {"conv1": 0.1, "fc2": 1.0},
+                                           "activations": {"conv1": {"mean": seed, "std": 1.0, "dead_fraction": 0.0}},
                                            "images_per_second": 1000.0}], "images_per_second": 1000.0}
 
 
@@ -180,3 +181,25 @@ def test_merge_ignores_timings_and_checks_every_folders_formulas(tmp_path, tiny)
         experiment.merge([a, c, d])                    # a has no formulas: c and d must still agree
     head, _ = experiment.merge([a, c])
     assert head["config"]["definitions"] == {"f": "x*x"}
+
+
+def test_per_layer_means_over_seeds_and_their_csv_columns():
+    head = {"config": CFG.to_dict(), "dataset": {"name": "x"}}
+    doc = experiment.summarize(head, {Task("relu", s): fake("relu", s, 0.9) for s in (0, 1, 2)})
+    means = doc["statistics"]["activations"][0]["means"]
+    assert means["grad_norms"] == {"conv1": pytest.approx(0.1), "fc2": 1.0}
+    assert means["activations"] == {"conv1": {"mean": 1.0, "std": 1.0, "dead_fraction": 0.0}}   # seeds 0, 1, 2
+    header = experiment.summary_csv(doc).splitlines()[0].split(",")
+    assert header[header.index("dead_fraction") + 1:][:5] == ["grad_norm_conv1", "grad_norm_fc2", "conv1_mean",
+                                                              "conv1_std", "conv1_dead_fraction"]
+
+
+def test_a_result_from_before_the_per_layer_numbers_reads_in_todays_shape(tmp_path):
+    folder = RunFolder.open(tmp_path / "old", {"config": CFG.to_dict(), "dataset": {"name": "x"}})
+    old = {"activation": "elu", "seed": 0, "test_accuracy": 0.9, "test_loss": 0.3, "diverged": False,
+           "epochs": [{"epoch": 1, "grad_norm_first": 0.2, "grad_norm_last": 0.7, "dead_fraction": None}]}
+    folder.save(Task("elu", 0), old)
+    (epoch,) = folder.results()[Task("elu", 0)]["epochs"]
+    assert epoch == {"epoch": 1, "grad_norms": {"conv1": 0.2, "fc2": 0.7}, "activations": {}, "dead_fraction": None}
+    assert experiment.summarize(folder.header(), folder.results())["statistics"]["activations"][0]["means"][
+        "grad_norms"] == {"conv1": 0.2, "fc2": 0.7}

@@ -183,13 +183,15 @@ def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = Non
 
 
 def _write_figures(out: Path, results: list[dict]) -> list[str]:
-    """Draw the figures into `out`; the names of those written."""
-    from ..plots import curves_figure
+    """Draw the figures into `out`; the names of those written (not those the results have no data for)."""
+    from .. import plots
 
     names = []
-    for name, metric, ylabel in (("accuracy.png", "val_accuracy", "validation accuracy"),
-                                 ("loss.png", "val_loss", "validation loss (cross-entropy)")):
-        fig = curves_figure(results, metric, ylabel, f"{ylabel} per epoch")
+    for name, draw in (("curves.png", plots.curves_figure), ("gradients.png", plots.gradients_figure),
+                       ("activations.png", plots.activations_figure)):
+        fig = draw(results)
+        if fig is None:
+            continue
         atomic_write(out / name, lambda handle, fig=fig: fig.savefig(handle, format="png", dpi=120))
         names.append(name)
     return names
@@ -256,7 +258,8 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
 
     Each task's result is saved in the run folder the moment it ends; Ctrl-C keeps what finished
     (exit 130), and the same command with the same -o runs only the missing tasks. Writes
-    config.json, results/, history.json, summary.csv, report.md, accuracy.png and loss.png.
+    config.json, results/, history.json, summary.csv, report.md, curves.png, gradients.png and
+    activations.png.
 
     \b
     Example:
