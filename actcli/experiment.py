@@ -409,7 +409,7 @@ def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None 
     """The document `compare` and `report` print and save: every task's result, and per activation
     (best mean first) the mean, sd and 95% t-interval of test accuracy (in points) and test loss over
     seeds, with the paired difference to the baseline (default: the best mean) and its verdict, and
-    the means over seeds of the last epoch's gradient norms and dead fraction."""
+    the means over seeds of the last epoch's per-layer numbers (see _means)."""
     by_name: dict[str, dict[int, dict]] = {}
     for task, r in sorted(results.items()):
         by_name.setdefault(task.activation, {})[task.seed] = r

@@ -11,7 +11,10 @@ from typing import Iterable
 
 
 def _cell(x: float, fmt: str) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    text = format(x, fmt)
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text   # "-0.00" is 0.00
 
 
 def _interval(est: dict, fmt: str = ".2f") -> str:

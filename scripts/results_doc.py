@@ -4,7 +4,8 @@
     python scripts/results_doc.py --check    # exit 1 if it is not what the run folders say
 
 Every block between `<!-- report FOLDER [FOLDER …] -->` and `<!-- end report -->` is replaced by the
-tables that `actcli report FOLDER …` computes (the same library code); the prose around them is kept.
+tables that `actcli report FOLDER …` computes and puts in its report.md (the same library code), the
+per-layer tables included; the prose around them is kept.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from actcli import experiment
-from actcli.markdown import describe_run, seeds_table, statistics_table
+from actcli.markdown import describe_run, inside_the_network, seeds_table, statistics_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "results.md"
@@ -26,7 +27,7 @@ def tables(folders: list[str]) -> str:
     head, results = experiment.merge([experiment.RunFolder(ROOT / f) for f in folders])
     doc = experiment.summarize(head, results)
     return "\n\n".join([describe_run(doc), statistics_table(doc), "Test accuracy (%) by seed:",
-                        seeds_table(doc)]) + "\n"
+                        seeds_table(doc), inside_the_network(doc).strip()]) + "\n"
 
 
 def regenerate(text: str) -> str:
