@@ -177,13 +177,12 @@ class Activation:
     def bind(self, **overrides: float | None) -> dict[str, float]:
         """The parameters with defaults filled in; unknown or non-finite values are an error."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        known = {p.name for p in self.params}
+        known = [p.name for p in self.params]
         for key, value in given.items():
             if key not in known:
-                has = f"its parameters are {', '.join(sorted(known))}" if known else "it has no parameters"
-                raise ParameterError(f"{self.name} has no parameter {key!r}: {has}")
+                raise ParameterError(f"{self.name} has no parameter {key!r} ({_has(known, key)})", key)
             if not math.isfinite(value):
-                raise ParameterError(f"{self.name}: {key} must be a finite number, not {value}")
+                raise ParameterError(f"{self.name}: {key} must be a finite number, not {value}", key)
         return {p.name: float(given.get(p.name, p.default)) for p in self.params}
 
     def f(self, x: Any, **params: float) -> Array:
@@ -227,6 +226,13 @@ class Activation:
             "torch": f"torch.nn.{self.torch_name}",
             "note": self.note,
         }
+
+
+def _has(known: list[str], key: str) -> str:
+    """What an activation without the parameter `key` has instead, and which entries have `key`."""
+    has = f"its parameters: {', '.join(known)}" if known else "it has none"
+    others = [a.name for a in REGISTRY.values() if any(p.name == key for p in a.params)]
+    return f"{has}; {key!r} is a parameter of {', '.join(others)}" if others else has
 
 
 def _selu_torch_kwargs(p: Mapping[str, float]) -> dict:

@@ -21,11 +21,15 @@ import numpy as np
 
 from .activations import Activation
 from .clipping import clip_by_norm, clip_by_value
-from .errors import UsageProblem
+from .errors import ParameterError
 
 # Verdict thresholds on the learning-speed ratio |∂C/∂b₁| / |∂C/∂b_L|.
 VANISHING_BELOW = 0.1   # the first layer learns ten times slower than the last, or worse
 EXPLODING_ABOVE = 10.0  # the first layer's step is ten times the last one's, or more
+
+# Bounds that keep a chain a demonstration: a pass is a Python loop over the layers, run once per step.
+MAX_LAYERS = 1000
+MAX_STEPS = 1000
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -48,11 +52,13 @@ class Chain:
     def build(cls, activation: Activation, weights: Sequence[float], biases: Sequence[float] | str | None = None,
               layers: int | None = None, x: float = 1.0, params: Mapping[str, float] | None = None) -> "Chain":
         """A chain of `layers` neurons; a single weight or bias is repeated on every layer."""
-        lengths = [len(v) for v in (weights, biases) if isinstance(v, (list, tuple)) and len(v) > 1]
-        if layers is None:
-            layers = lengths[0] if lengths else 4
-        if layers < 1:
-            raise UsageProblem(f"--layers must be at least 1, got {layers}")
+        counted_by = "layers"          # the parameter that set the count, for the error below
+        if layers is None:             # the length of the first list of several numbers, else 4
+            lists = [(what, len(v)) for what, v in (("weights", weights), ("biases", biases))
+                     if isinstance(v, (list, tuple)) and len(v) > 1]
+            counted_by, layers = lists[0] if lists else ("layers", 4)
+        if not 1 <= layers <= MAX_LAYERS:
+            raise ParameterError(f"layers must be 1 to {MAX_LAYERS}, got {layers}", counted_by)
         weights = _per_layer("weights", weights, layers)
         biases = None if biases in (None, "centered") else _per_layer("biases", biases, layers)
         return cls(activation, weights, biases, float(x), activation.bind(**(params or {})))
@@ -63,8 +69,8 @@ def _per_layer(what: str, values: Sequence[float], layers: int) -> tuple[float, 
     if len(values) == 1:
         return values * layers
     if len(values) != layers:
-        raise UsageProblem(f"--{what}: got {len(values)} numbers for {layers} layers "
-                           f"(give one number, or exactly {layers})")
+        raise ParameterError(f"got {len(values)} {what} for {layers} layers (give one number, or exactly {layers})",
+                             what)
     return values
 
 
@@ -206,6 +212,8 @@ def descend(chain: Chain, target: float, lr: float, steps: int,
 
     Row k is the chain after k updates (row 0: as built). The gradient vector is clipped by
     value or by norm before each update when asked."""
+    if not 0 <= steps <= MAX_STEPS:
+        raise ParameterError(f"steps must be 0 to {MAX_STEPS}, got {steps}", "steps")
     first = run(chain, target=target)
     w, b = first.w.copy(), first.b.copy()
     rows = []

@@ -7,9 +7,12 @@ the whole vector and scales it by min(1, c / (‖g‖ + 1e-6)), which keeps the 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .errors import ParameterError
 
 NORM_EPS = 1e-6  # torch's clip_grad_norm_ adds this to the norm
 
@@ -44,8 +47,12 @@ class Clipped:
 
 def clip(grad, threshold: float, mode: str = "both") -> dict[str, Clipped]:
     """{'by_value': …, 'by_norm': …} for `mode` 'value', 'norm' or 'both'."""
-    g = np.asarray(grad, dtype=np.float64)
     methods = {"value": ("by_value", clip_by_value), "norm": ("by_norm", clip_by_norm)}
+    if mode not in (*methods, "both"):
+        raise ParameterError(f"mode must be value, norm or both, not {mode!r}", "mode")
+    if not (math.isfinite(threshold) and threshold >= 0):
+        raise ParameterError(f"threshold must be a finite number ≥ 0, not {threshold}", "threshold")
+    g = np.asarray(grad, dtype=np.float64)
     chosen = ("value", "norm") if mode == "both" else (mode,)
     out = {}
     for m in chosen:

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 # The seed a single run uses when none is given.
 DEFAULT_SEED = 0
+# The largest seed: torch.manual_seed takes seeds below 2⁶⁴.
+MAX_SEED = 2**64 - 1
 # Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
 DEFAULT_JOBS = "auto"
 

@@ -211,7 +211,7 @@ def load(name: str, data_dir: str | os.PathLike | None = None, offline: bool | N
                    "(5,000 real MNIST digits)")
         return _sample()
     raise DataError(f"{name} not found in {data_dir} (nor {', '.join(source.system_dirs)}) and {reason}; "
-                    f"put its IDX files in --data-dir, or install Debian's dataset-fashion-mnist")
+                    f"put its IDX files in {data_dir}, or install Debian's dataset-fashion-mnist")
 
 
 def _sample() -> Dataset:

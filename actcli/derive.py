@@ -41,9 +41,14 @@ class Derivation:
         return float(np.max(np.abs(self.df - self.df_numeric)[smooth])) if smooth.any() else 0.0
 
     @property
-    def passed(self) -> bool:
+    def disagreeing(self) -> np.ndarray:
+        """The points x where f′ and autograd differ by more than the tolerance (or either is nan)."""
         scale = np.maximum(1.0, np.abs(self.df_autograd))
-        return bool(np.all(np.abs(self.df - self.df_autograd) <= TOLERANCE * scale))
+        return self.x[~(np.abs(self.df - self.df_autograd) <= TOLERANCE * scale)]
+
+    @property
+    def passed(self) -> bool:
+        return self.disagreeing.size == 0
 
     def to_dict(self) -> dict:
         a = self.activation

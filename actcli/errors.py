@@ -1,4 +1,10 @@
-"""Typed errors raised by the core. The CLI turns them into one-line messages and exit codes."""
+"""Typed errors raised by the core. The CLI turns them into one-line messages and exit codes.
+
+The rule for messages: the core is a library, so its messages name things as the library's API
+does (`alpha`, `layers`, `threshold`), never as a command line spells them (`--alpha`). The CLI
+layer says which option was at fault: where it converts a core error it adds the option's name
+(click's `param_hint`), using `ParameterError.param` when the core says which parameter it was.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,15 @@ class UnknownActivationError(UsageProblem):
 
 
 class ParameterError(UsageProblem):
-    """A parameter that the activation does not have, or a value it cannot take."""
+    """A parameter that does not exist, or a value it cannot take. `param` is its name in the API
+    (`alpha`, `weights`), or None; the CLI maps it to its option."""
+
+    def __init__(self, message: str, param: str | None = None):
+        super().__init__(message)
+        self.param = param
+
+    def __reduce__(self):
+        return type(self), (str(self), self.param)
 
 
 class DataError(ActcliError):

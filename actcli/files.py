@@ -23,20 +23,33 @@ FILE_MODE = 0o666 & ~_umask()
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path` for binary writing; on success it replaces `path`."""
+    """Open a temporary file beside `path` for binary writing; on success it replaces `path`.
+
+    On any failure the temporary file is removed and `path` is left as it was; an OSError names
+    `path` (not the temporary file, which the user never asked for) as its filename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and (exc.filename is None or _is_temporary(exc.filename, path)):
+            exc.filename, exc.filename2 = str(path), None
         raise
+
+
+def _is_temporary(name, path: Path) -> bool:
+    """Whether `name` is one of the temporary siblings atomic_open makes for `path`."""
+    name = Path(os.fsdecode(name)).name if isinstance(name, (str, bytes, os.PathLike)) else ""
+    return name.startswith(f".{path.name}.") and name.endswith(".part")
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:

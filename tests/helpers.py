@@ -69,3 +69,34 @@ def dying_worker(inbox, events, split, cfg, parent):
 
     train.train = train_or_die
     executors._worker(inbox, events, split, cfg, parent)
+
+
+def disk_full(monkeypatch, room=0, where=lambda tmp: True):
+    """Make actcli.files' atomic writes meet a full disk, as write(2) does: the first `room` bytes are
+    written, then ENOSPC. Only for the temporary files whose path satisfies `where` (Linux: the path
+    comes from /proc/self/fd)."""
+    import errno
+    import io
+    import os
+    import types
+
+    from actcli import files
+
+    class NearlyFull(io.FileIO):
+        left = room
+
+        def write(self, data):
+            if self.left <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            n = super().write(memoryview(data)[:self.left])   # a short write, as the disk fills
+            self.left -= n
+            return n
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        if "w" in mode and where(os.readlink(f"/proc/self/fd/{fd}")):
+            return io.BufferedWriter(NearlyFull(fd, "wb"))
+        return os.fdopen(fd, mode, *args, **kwargs)
+
+    patched = types.ModuleType("os")
+    patched.__dict__.update(vars(os), fdopen=fdopen)
+    monkeypatch.setattr(files, "os", patched)

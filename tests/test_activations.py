@@ -144,8 +144,13 @@ def test_get_forgives_spelling_and_suggests():
 
 
 def test_bind_rejects_unknown_or_non_finite_params():
-    with pytest.raises(ParameterError, match="relu has no parameter 'alpha'"):
+    with pytest.raises(ParameterError, match="relu has no parameter 'alpha'") as caught:
         A.get("relu").bind(alpha=0.1)
+    assert caught.value.param == "alpha"
+    assert str(caught.value) == ("relu has no parameter 'alpha' "
+                                 "(it has none; 'alpha' is a parameter of leaky-relu, elu, selu, prelu)")
+    assert str(pytest.raises(ParameterError, A.get("selu").bind, beta=1).value) == \
+        "selu has no parameter 'beta' (its parameters: alpha, lam)"
     with pytest.raises(ParameterError, match="finite"):
         A.get("elu").bind(alpha=math.inf)
 

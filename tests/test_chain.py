@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from actcli import activations as A
 from actcli.chain import Chain, descend, run
-from actcli.errors import UsageProblem
+from actcli.errors import ParameterError
 
 from helpers import one_line_error
 
@@ -125,11 +125,15 @@ def test_descent_lowers_the_cost_in_a_tame_chain():
     assert rows[-1].cost < rows[0].cost
 
 
-def test_build_errors():
-    with pytest.raises(UsageProblem, match="3 numbers for 4 layers"):
-        Chain.build(A.get("sigmoid"), [1, 2, 3], "centered", layers=4)
-    with pytest.raises(UsageProblem, match="at least 1"):
-        Chain.build(A.get("sigmoid"), [1], "centered", layers=0)
+def test_build_errors_name_the_parameter_as_the_api_does():
+    for kwargs, param, says in [(dict(weights=[1, 2, 3], layers=4), "weights", "got 3 weights for 4 layers"),
+                                (dict(weights=[1], biases=[1, 2], layers=3), "biases", "got 2 biases for 3 layers"),
+                                (dict(weights=[1], layers=0), "layers", "layers must be 1 to 1000, got 0"),
+                                (dict(weights=[1] * 1001), "weights", "got 1001"),
+                                (dict(weights=[1], params={"alpha": 0.1}), "alpha", "no parameter 'alpha'")]:
+        with pytest.raises(ParameterError, match=says) as caught:
+            Chain.build(A.get("sigmoid"), **kwargs)
+        assert caught.value.param == param and "--" not in str(caught.value)
     assert len(Chain.build(A.get("sigmoid"), [1, 2, 3], "centered").weights) == 3  # L from the list
 
 
@@ -167,11 +171,17 @@ def test_chain_steps(invoke):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--weights", "1,2,3", "--layers", "4"], "3 numbers for 4 layers"),
-    (["--biases", "1,2", "--layers", "3"], "2 numbers for 3 layers"),
+    (["--weights", "1,2,3", "--layers", "4"], "--weights: got 3 weights for 4 layers"),
+    (["--biases", "1,2", "--layers", "3"], "--biases: got 2 biases for 3 layers"),
     (["--weights", "x"], "'x' is not a number"),
-    (["--layers", "0"], "at least 1"),
-    (["--layers", "-2"], "at least 1"),
+    (["--layers", "0"], "0 is not in the range 1<=x<=1000"),
+    (["--layers", "-2"], "-2 is not in the range 1<=x<=1000"),
+    (["--layers", "99999999999"], "1<=x<=1000"),
+    (["--steps", "1001", "--target", "0"], "1<=x<=1000"),
+    (["--alpha", "0.1"], "--alpha: sigmoid has no parameter 'alpha'"),
+    (["--alpha", "nan", "--activation", "elu"], "nan is not a finite number"),
+    (["--input", "inf"], "inf is not a finite number"),
+    (["--weights", "1,,2"], "empty item"),
     (["--activation", "sigmod"], "did you mean 'sigmoid'?"),
     (["--steps", "3"], "--target"),
     (["--clip-value", "1"], "--steps"),

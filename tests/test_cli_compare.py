@@ -128,6 +128,9 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--lr", "nan"], "nan is not a finite number"),
     (["--lr", "inf"], "inf is not a finite number"),
     (["--clip-norm", "nan"], "nan is not a finite number"),
+    (["--gpus-per-task", "inf"], "inf is not a finite number"),
+    (["--seed", "18446744073709551616"], "0<=x<=18446744073709551615"),
+    (["--seeds", "0,18446744073709551616"], "above the largest, 18446744073709551615"),
 ])
 def test_usage_errors_before_any_work(invoke, tmp_path, args, says):
     assert says in one_line_error(invoke("compare", "-o", tmp_path / "never", *args))
@@ -253,3 +256,20 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(invoke, tmp_path):
     err = one_line_error(invoke("compare", "--dataset", "mnist-sample", "--activations", "relu", "--epochs", "1",
                                 "--limit", "100", "-o", tmp_path / "file" / "run"), code=1)
     assert str(tmp_path / "file") in err and "Not a directory" in err
+
+
+def test_a_full_disk_at_the_figures_keeps_the_trained_results(invoke, tmp_path, monkeypatch):
+    """The disk fills up while the first figure is written: one line, exit 1, and the results, history.json
+    and summary.csv (written before any figure) are there; no partial file is."""
+    from helpers import disk_full
+
+    disk_full(monkeypatch, room=2000, where=lambda tmp: ".png." in tmp)
+    out = tmp_path / "run"
+    result = invoke("compare", "--dataset", "mnist-sample", "--activations", "relu", "--epochs", "1",
+                    "--limit", "64", "--jobs", "1", "-q", "-o", out, "--json")
+    assert one_line_error(result, code=1) == f"Error: {out / 'accuracy.png'}: No space left on device"
+    assert result.stdout == ""
+    assert len(list((out / "results").glob("*.json"))) == 1
+    assert json.loads((out / "history.json").read_text())["results"][0]["activation"] == "relu"
+    assert (out / "summary.csv").is_file() and not (out / "accuracy.png").exists()
+    assert not list(out.rglob("*.part"))

@@ -25,6 +25,17 @@ def test_every_command_has_json(invoke):
         assert "--json" in {opt for p in command.params for opt in p.opts}, name
 
 
+def test_every_float_option_of_every_command_is_one_finite_type():
+    import click
+
+    from actcli.cli._common import FiniteFloat
+
+    floats = [(name, p.name, p.type) for name, command in cli.commands.items() for p in command.params
+              if isinstance(p.type, click.types.FloatParamType)]
+    assert len(floats) >= 15
+    assert [(name, param) for name, param, kind in floats if not isinstance(kind, FiniteFloat)] == []
+
+
 def test_no_command_shows_the_help(invoke):
     result = invoke()
     assert result.exit_code == 0 and result.stdout.startswith("Usage: actcli")
@@ -91,10 +102,15 @@ def test_derive_alpha(invoke):
     (["derive", "relu", "--at", "abc"], "'abc' is not a number"),
     (["derive", "relu", "--at", "nan"], "not a finite number"),
     (["derive", "relu", "--at", ""], "got nothing"),
-    (["derive", "relu", "--alpha", "0.1"], "relu has no α"),
-    (["plot", "relu", "elu", "--alpha", "0.1"], "relu has no α"),
+    (["derive", "relu", "--alpha", "0.1"], "--alpha: relu has no parameter 'alpha'"),
+    (["plot", "elu", "relu", "--alpha", "0.1"], "--alpha: relu has no parameter 'alpha'"),
+    (["plot", "relu", "--alpha", "nan"], "nan is not a finite number"),
     (["plot", "relu", "--range", "5", "-5"], "LO < HI"),
-    (["plot", "relu", "--range", "0", "inf"], "LO < HI"),
+    (["plot", "relu", "--range", "0", "inf"], "inf is not a finite number"),
+    (["plot", "relu", "--range", "nan", "1"], "nan is not a finite number"),
+    (["plot", "relu", "--range", "-1e308", "1e308"], "not in the range"),
+    (["plot", "relu", "--range", "1", "1"], "LO < HI"),
+    (["plot", "exp(x)", "--range", "0", "825"], "exp(x) reaches 1.35e+308 on [0, 825], beyond the ±1e+300"),
     (["plot", "relu", "-o", "no/such/folder/x.png"], "does not exist"),
     (["plot", "relu", "-o", "x.gif"], "extension"),
     (["plot"], "Missing argument"),
@@ -104,6 +120,63 @@ def test_bad_input_is_one_line_and_exit_2(invoke, tmp_path, monkeypatch, args, s
     err = one_line_error(invoke(*args))
     assert list(tmp_path.iterdir()) == []  # nothing written, not even half a file
     assert says in err
+
+
+def test_derive_check_failing_is_one_error_line_after_the_table(invoke):
+    result = invoke("derive", "gelu-tanh", "--check", "--at", "1,1e300")   # torch's tanh GELU: nan at 1e300
+    assert result.exit_code == 1 and "DISAGREES" in result.stdout
+    assert "at 1 of 2 points (the first x = 1e+300" in one_line_error(result, code=1)
+
+
+def test_plot_into_a_folder_that_is_a_file_is_a_usage_error(invoke, tmp_path):
+    (tmp_path / "file").write_text("")
+    assert "is not a folder" in one_line_error(invoke("plot", "relu", "-o", tmp_path / "file" / "x.png"))
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def unwritable_places(tmp_path):
+    """Output paths that cannot be written, each with a word of the reason: a folder that is an existing
+    folder (the name taken), a place under /proc (as root too), and, unless we are root (whom chmod
+    does not stop), a read-only folder."""
+    import os
+
+    (tmp_path / "taken.png").mkdir()
+    places = [(tmp_path / "taken.png", "Is a directory"), ("/proc/actcli-test.png", "No such file")]
+    if os.geteuid() != 0:
+        (tmp_path / "ro").mkdir(mode=0o555)
+        places.append((tmp_path / "ro" / "x.png", "Permission denied"))
+    return places
+
+
+def test_plot_into_an_unwritable_place_is_one_line_exit_1_and_leaves_nothing(invoke, tmp_path):
+    for path, reason in unwritable_places(tmp_path):
+        before = sorted(tmp_path.rglob("*"))
+        err = one_line_error(invoke("plot", "relu", "-o", path, "--json"), code=1)
+        assert err == f"Error: {path}: {reason}" or err.startswith(f"Error: {path}: {reason}"), err
+        assert sorted(tmp_path.rglob("*")) == before                     # no temporary file left
+
+
+def test_plot_permission_denied_is_one_line(invoke, tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(suffix=None, prefix=None, dir=None, text=False):   # as a folder without write permission does
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}k2j4_x9a{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    err = one_line_error(invoke("plot", "relu", "-o", tmp_path / "x.png"), code=1)
+    assert err == f"Error: {tmp_path / 'x.png'}: Permission denied"
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg", "pdf"])
+def test_plot_on_a_full_disk_is_one_line_and_leaves_no_partial_file(invoke, tmp_path, monkeypatch, suffix):
+    from helpers import disk_full
+
+    disk_full(monkeypatch, room=1000)           # a kilobyte is written, then the disk is full
+    out = tmp_path / f"x.{suffix}"
+    result = invoke("plot", "relu", "-o", out, "--json")
+    assert one_line_error(result, code=1) == f"Error: {out}: No space left on device"
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 def decode_png(path):

@@ -62,6 +62,16 @@ def test_value_clipping_turns_the_direction():
     assert r["by_value"].cosine < 0.9
 
 
+def test_bad_threshold_or_mode_is_a_parameter_error():
+    from actcli.errors import ParameterError
+
+    for threshold, mode, param in [(-1.0, "both", "threshold"), (float("nan"), "value", "threshold"),
+                                   (1.0, "sideways", "mode")]:
+        with pytest.raises(ParameterError) as caught:
+            clip([1.0], threshold, mode)
+        assert caught.value.param == param
+
+
 def test_mode_selects():
     assert set(clip([1.0], 0.5, "value")) == {"by_value"}
     assert set(clip([1.0], 0.5, "norm")) == {"by_norm"}
@@ -87,12 +97,15 @@ def test_clip_given_gradient(invoke):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--threshold", "-1"], "≥ 0"),
+    (["--threshold", "-1"], "-1.0 is not in the range x>=0"),
+    (["--threshold", "nan"], "nan is not a finite number"),
+    (["--alpha", "0.1"], "--alpha: sigmoid has no parameter 'alpha'"),
+    (["--dcda", "1", "--target", "1"], "give --dcda or --target, not both"),
     (["--mode", "sideways"], "sideways"),
     (["--grad", ""], "got nothing"),
     (["--grad", "1,a"], "'a' is not a number"),
     (["--activation", "gelo"], "did you mean 'gelu'?"),
-    (["--weights", "1,2", "--layers", "3"], "2 numbers for 3 layers"),
+    (["--weights", "1,2", "--layers", "3"], "got 2 weights for 3 layers"),
 ])
 def test_clip_bad_input(invoke, args, says):
     assert says in one_line_error(invoke("clip", *args))

@@ -28,3 +28,22 @@ def test_failure_leaves_nothing_and_keeps_the_old_file(tmp_path):
         atomic_write(target, half_then_fail)
     assert target.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_an_unwritable_place_names_the_path_not_the_temporary(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError) as caught:
+        atomic_write_text(tmp_path / "file" / "c.txt", "x")
+    assert caught.value.filename == str(tmp_path / "file" / "c.txt")
+
+
+def test_disk_full_leaves_no_partial_file_and_names_the_path(tmp_path, monkeypatch):
+    import errno
+
+    from helpers import disk_full
+
+    disk_full(monkeypatch)
+    with pytest.raises(OSError) as caught:
+        atomic_write_text(tmp_path / "d.txt", "x" * 100)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "d.txt")
+    assert list(tmp_path.iterdir()) == []

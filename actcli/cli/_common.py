@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
+from typing import Mapping
 
 import click
 
 from .. import activations
-from ..errors import UsageProblem
+from ..errors import ParameterError, UsageProblem
 from ..jsonout import NON_FINITE, dumps
 
 
@@ -68,6 +70,8 @@ class FloatListType(click.ParamType):
             self.fail("expected one or more numbers separated by commas, got nothing", param, ctx)
         out = []
         for item in items:
+            if not item:
+                self.fail(f"{value!r} has an empty item: write numbers separated by single commas", param, ctx)
             try:
                 x = float(item)
             except ValueError:
@@ -78,14 +82,21 @@ class FloatListType(click.ParamType):
         return tuple(out)
 
 
-class FiniteFloatRange(click.FloatRange):
-    """click's FloatRange, and not NaN (which compares false with every bound, so passes them)."""
+class FiniteFloat(click.FloatRange):
+    """A finite number, within click's FloatRange bounds when given: the type of every float option.
+
+    NaN is refused first: it compares false with every bound, so a range check alone lets it through."""
+
+    name = "float"
 
     def convert(self, value, param, ctx):
-        x = super().convert(value, param, ctx)
+        x = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(x):
-            self.fail(f"{x} is not a finite number", param, ctx)
-        return x
+            self.fail(f"{value if isinstance(value, str) else x} is not a finite number", param, ctx)
+        return super().convert(x, param, ctx)
+
+    def _describe_range(self) -> str:  # nothing to add to the help when there are no bounds
+        return "" if self.min is None and self.max is None else super()._describe_range()
 
 
 ACTIVATION = ActivationType()
@@ -96,11 +107,25 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON document and nothing else (inf and nan as strings).")
 
 
-def finite(ctx, param, value):
-    """Callback: reject inf and nan for plain float options."""
-    if value is not None and not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a finite number", ctx, param)
-    return value
+def exclusive(options: Mapping[str, object]) -> None:
+    """A usage error when more than one of `options` ({"--a": a, "--b": b}) was given; an option is
+    given unless its value is None or False (a flag left off)."""
+    given = [flag for flag, value in options.items() if value is not None and value is not False]
+    if len(given) > 1:
+        raise UsageProblem(f"give {' or '.join(given)}, not both" if len(given) == 2
+                           else f"give only one of {', '.join(given)}")
+
+
+@contextlib.contextmanager
+def options_for(*params: str):
+    """Inside, a core ParameterError about one of `params` becomes click's usage error naming its
+    option, `--PARAM` (the core names parameters as the API does; only the CLI knows the options)."""
+    try:
+        yield
+    except ParameterError as exc:
+        if exc.param not in params:
+            raise
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.param}") from exc
 
 
 def emit_json(doc) -> None:
@@ -114,7 +139,9 @@ def writable_file(path: str, suffixes: tuple[str, ...], param_hint: str) -> Path
         raise click.BadParameter(f"{path!r}: the format comes from the extension; use one of "
                                  + ", ".join("." + s for s in suffixes), param_hint=param_hint)
     if not out.parent.is_dir():
-        raise click.BadParameter(f"folder {str(out.parent)!r} does not exist", param_hint=param_hint)
+        problem = f"{str(out.parent)!r} is not a folder" if out.parent.exists() else \
+            f"folder {str(out.parent)!r} does not exist"
+        raise click.BadParameter(problem, param_hint=param_hint)
     return out
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS
+from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS, MAX_SEED
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from . import cli
-from ._common import DEFINITION, FiniteFloatRange, console, emit_json, json_option
+from ._common import DEFINITION, FiniteFloat, console, emit_json, exclusive, json_option
 
 
 class SeedsType(click.ParamType):
@@ -33,9 +33,12 @@ class SeedsType(click.ParamType):
         from ..experiment import parse_seeds
 
         try:
-            return parse_seeds(value)
+            seeds = parse_seeds(value)
         except UsageProblem as exc:
             self.fail(str(exc), param, ctx)
+        if max(seeds) > MAX_SEED:
+            self.fail(f"seed {max(seeds)} is above the largest, {MAX_SEED}", param, ctx)
+        return seeds
 
 
 def _activations(names: str, defines) -> list:
@@ -206,7 +209,7 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
                    "It is trained too, after --activations.")
 @click.option("--seeds", type=SeedsType(), help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
               "The same seed gives every activation the same batch order (a paired comparison).")
-@click.option("--seed", type=click.IntRange(min=0), help=f"A single seed (default {DEFAULT_SEED}); "
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), help=f"A single seed (default {DEFAULT_SEED}); "
               "the same as --seeds N.")
 @click.option("--baseline", help="The activation the others are compared with, paired by seed "
               "(default: the best mean test accuracy).")
@@ -218,14 +221,14 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--offline", is_flag=True, help="Never download (also ACTCLI_OFFLINE=1).")
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
-@click.option("--lr", type=FiniteFloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device,
               show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=DEFAULTS.precision,
               show_default=True, help="auto: bf16 autocast where the CPU or GPU has native bf16, else fp32.")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only N training images (quick runs).")
-@click.option("--clip-norm", type=FiniteFloatRange(min=0, min_open=True),
+@click.option("--clip-norm", type=FiniteFloat(min=0, min_open=True),
               help=f"Clip the gradient's global norm instead of each value at {DEFAULTS.clip_threshold:g} "
                    "(the article's).")
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
@@ -238,7 +241,7 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
                    "'auto', host:port or ray://… joins a cluster (also $RAY_ADDRESS).")
-@click.option("--gpus-per-task", type=FiniteFloatRange(min=0, max=1, min_open=True),
+@click.option("--gpus-per-task", type=FiniteFloat(min=0, max=1, min_open=True),
               help="With --ray on CUDA: the GPU fraction a task asks for (default 0.25: four share one).")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="The run folder. Default: runs/compare-<timestamp>. Run the same command with the "
@@ -268,10 +271,8 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
       actcli compare --activations relu,gelu --define "swish17=x*sigmoid(1.702*x)"
       actcli compare --dataset fashion-mnist --activations relu,gelu --epochs 1 --json
     """
-    if clip_norm is not None and no_clip:
-        raise UsageProblem("give --clip-norm or --no-clip, not both")
-    if seeds is not None and seed is not None:
-        raise UsageProblem("give --seeds or --seed, not both")
+    exclusive({"--clip-norm": clip_norm, "--no-clip": no_clip})
+    exclusive({"--seeds": seeds, "--seed": seed})
     seeds = seeds or (DEFAULT_SEED if seed is None else seed,)
     acts = _activations(names, defines)
     activation_names = [a.name for a in acts]

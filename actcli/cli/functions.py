@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
-import sys
-
 import click
 
 from .. import activations
-from ..derive import DEFAULT_POINTS, derive as derive_core
-from ..errors import ParameterError
+from ..derive import DEFAULT_POINTS, TOLERANCE, derive as derive_core
 from ..files import atomic_write, safe_stem
 from . import cli
-from ._common import ACTIVATION, FLOATS, console, emit_json, finite, json_option, writable_file
+from ._common import ACTIVATION, FLOATS, FiniteFloat, console, emit_json, json_option, options_for, writable_file
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
+PLOT_LIMIT = 1e300  # |x| or |y| beyond this and matplotlib's axis arithmetic overflows (ticks, transforms)
 
 
 @cli.command("list")
@@ -37,26 +34,18 @@ def list_(as_json: bool) -> None:
 
 
 def _bind_all(acts, alpha: float | None) -> list[tuple]:
-    """(activation, params) for each name; --alpha must mean something for every one."""
-    if alpha is not None:
-        without = [a.name for a in acts if "alpha" not in {p.name for p in a.params}]
-        if without:
-            raise ParameterError(f"--alpha: {', '.join(without)} has no α "
-                                 f"(activations with α: {', '.join(_with_alpha())})")
-    return [(a, a.bind(alpha=alpha)) for a in acts]
-
-
-def _with_alpha() -> list[str]:
-    return [a.name for a in activations.REGISTRY.values() if any(p.name == "alpha" for p in a.params)]
+    """(activation, params) for each one; --alpha must mean something for every one."""
+    with options_for("alpha"):
+        return [(a, a.bind(alpha=alpha)) for a in acts]
 
 
 @cli.command()
 @click.argument("names", nargs=-1, required=True, type=ACTIVATION)
 @click.option("-o", "--output", metavar="FILE", help="Where to write; the format comes from the "
               "extension (.png, .svg, .pdf). Default: <names>.png in the current folder.")
-@click.option("--range", "range_", nargs=2, type=float, default=(-5.0, 5.0), show_default=True,
-              metavar="LO HI", help="The x interval.")
-@click.option("--alpha", type=float, callback=finite, help="α for every named activation that has one.")
+@click.option("--range", "range_", nargs=2, type=FiniteFloat(-PLOT_LIMIT, PLOT_LIMIT), default=(-5.0, 5.0),
+              show_default=True, metavar="LO HI", help=f"The x interval, within ±{PLOT_LIMIT:g}.")
+@click.option("--alpha", type=FiniteFloat(), help="α for every named activation that has one.")
 @click.option("--no-derivative", is_flag=True, help="Draw f only, without the f′ panel.")
 @click.option("--dark", is_flag=True, help="The article's dark style.")
 @click.option("--show", is_flag=True, help="Also open a window (needs a display).")
@@ -71,13 +60,13 @@ def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> No
       actcli plot gelu "x*sigmoid(1.702*x)" -o gelu-vs-swish.png
     """
     lo, hi = range_
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise click.BadParameter(f"need finite LO < HI, got {lo:g} {hi:g}", param_hint="--range")
+    if lo >= hi:
+        raise click.BadParameter(f"need LO < HI, got {lo:g} {hi:g}", param_hint="--range")
     acts = list(dict.fromkeys(names))
     output = output or "-".join(safe_stem(a.name) for a in acts) + ".png"
     path = writable_file(output, FIGURE_FORMATS, "-o/--output")
     curves = _bind_all(acts, alpha)
-    _finite_somewhere(curves, lo, hi)
+    _drawable(curves, lo, hi, derivative=not no_derivative)
 
     from ..plots import activation_figure
 
@@ -94,15 +83,24 @@ def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> No
         _show(fig)
 
 
-def _finite_somewhere(curves, lo: float, hi: float) -> None:
-    """A curve with no finite value on [lo, hi] would draw an empty panel: say so instead."""
+def _drawable(curves, lo: float, hi: float, derivative: bool) -> None:
+    """Each curve has a finite value on [lo, hi] (else its panel would be empty), and neither it nor its
+    drawn derivative goes beyond ±PLOT_LIMIT (where matplotlib's tick arithmetic overflows)."""
     import numpy as np
 
     x = np.linspace(lo, hi, 1001)
+    where = f"[{lo:g}, {hi:g}]"
     for act, params in curves:
-        with np.errstate(all="ignore"):
-            if not np.any(np.isfinite(act.f(x, **params))):
-                raise click.BadParameter(f"{act.name} is nan or infinite at every point of [{lo:g}, {hi:g}]",
+        for prime, fn in [("", act.f), ("′", act.df)][:1 + derivative]:
+            with np.errstate(all="ignore"):
+                y = fn(x, **params)
+            finite = np.abs(y[np.isfinite(y)])
+            if not prime and finite.size == 0:
+                raise click.BadParameter(f"{act.name} is nan or infinite at every point of {where}",
+                                         param_hint="--range")
+            if finite.size and finite.max() > PLOT_LIMIT:
+                raise click.BadParameter(f"{act.name}{prime} reaches {finite.max():.3g} on {where}, beyond the "
+                                         f"±{PLOT_LIMIT:g} a plot can show; choose a narrower range",
                                          param_hint="--range")
 
 
@@ -124,7 +122,7 @@ def _show(fig) -> None:
 @click.argument("name", type=ACTIVATION)
 @click.option("--at", "points", type=FLOATS, metavar="X,X,...",
               help=f"Points to evaluate at. Default: {','.join(f'{x:g}' for x in DEFAULT_POINTS)}.")
-@click.option("--alpha", type=float, callback=finite, help="α, for activations that have one.")
+@click.option("--alpha", type=FiniteFloat(), help="α, for activations that have one.")
 @click.option("--check", is_flag=True, help="Compare f′ with torch autograd (float64) and a central "
               "difference; exit 1 if f′ is off by more than 1e-8 (relative, absolute below |f′| = 1).")
 @click.option("--latex", is_flag=True, help="Print the formulas as LaTeX.")
@@ -156,7 +154,9 @@ def derive(name, points, alpha, check, latex, show_properties, as_json) -> None:
     else:
         _print_derivation(doc, latex)
     if check and not result.passed:
-        sys.exit(1)
+        where = result.disagreeing
+        raise click.ClickException(f"f′ of {act.name} disagrees with torch autograd at {where.size} of "
+                                   f"{result.x.size} points (the first x = {where[0]:g}; tolerance {TOLERANCE:g})")
 
 
 def _print_derivation(doc: dict, latex: bool) -> None:

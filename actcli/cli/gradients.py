@@ -7,11 +7,11 @@ import functools
 import click
 import numpy as np
 
-from ..chain import Chain, descend, run
+from ..chain import MAX_LAYERS, MAX_STEPS, Chain, descend, run
 from ..clipping import clip as clip_core
 from ..errors import UsageProblem
 from . import cli
-from ._common import ACTIVATION, FLOATS, FiniteFloatRange, console, emit_json, finite, json_option
+from ._common import ACTIVATION, FLOATS, FiniteFloat, console, emit_json, exclusive, json_option, options_for
 
 
 class BiasesType(click.ParamType):
@@ -31,20 +31,20 @@ def chain_options(default_weights: str):
         options = [
             click.option("--activation", type=ACTIVATION, default="sigmoid", show_default=True,
                          help="Any registry activation."),
-            click.option("--alpha", type=float, callback=finite, help="α, for activations that have one."),
-            click.option("--layers", type=int, help="Number of one-neuron layers L (default 4, or "
-                         "the length of a --weights/--biases list)."),
+            click.option("--alpha", type=FiniteFloat(), help="α, for activations that have one."),
+            click.option("--layers", type=click.IntRange(1, MAX_LAYERS), help="Number of one-neuron layers L "
+                         "(default 4, or the length of a --weights/--biases list)."),
             click.option("--weights", type=FLOATS, default=default_weights, show_default=True,
                          metavar="W|W,W,...", help="One weight for every layer, or L of them."),
             click.option("--biases", type=BiasesType(), default="centered", show_default=True,
                          help="'centered' (bⱼ = −wⱼ·aⱼ₋₁, so every zⱼ = 0), one number, or L numbers."),
-            click.option("--input", "x", type=float, default=1.0, show_default=True, callback=finite,
+            click.option("--input", "x", type=FiniteFloat(), default=1.0, show_default=True,
                          help="The input a₀ = x."),
-            click.option("--dcda", type=float, callback=finite,
+            click.option("--dcda", type=FiniteFloat(),
                          help="∂C/∂a_L given directly (default 1, as the article)."),
-            click.option("--target", type=float, callback=finite,
+            click.option("--target", type=FiniteFloat(),
                          help="Use C = ½(a_L − y)² with this y instead of --dcda."),
-            click.option("--lr", type=float, default=0.5, show_default=True, callback=finite,
+            click.option("--lr", type=FiniteFloat(), default=0.5, show_default=True,
                          help="Learning rate of the update shown (the article's 0.5)."),
         ]
         return functools.reduce(lambda cmd, opt: opt(cmd), reversed(options), command)
@@ -52,19 +52,19 @@ def chain_options(default_weights: str):
 
 
 def _pass(activation, alpha, layers, weights, biases, x, dcda, target):
-    if dcda is not None and target is not None:
-        raise UsageProblem("give --dcda or --target, not both")
-    chain = Chain.build(activation, weights, biases, layers, x, {"alpha": alpha} if alpha is not None else None)
+    exclusive({"--dcda": dcda, "--target": target})
+    with options_for("alpha", "layers", "weights", "biases"):
+        chain = Chain.build(activation, weights, biases, layers, x, {"alpha": alpha})
     return run(chain, dC_da=1.0 if dcda is None else dcda, target=target)
 
 
 @cli.command()
 @chain_options(default_weights="1")
-@click.option("--steps", type=click.IntRange(min=1), help="Also run K steps of gradient descent on every w "
+@click.option("--steps", type=click.IntRange(1, MAX_STEPS), help="Also run K steps of gradient descent on every w "
               "and b (needs --target), a row per step.")
-@click.option("--clip-value", type=FiniteFloatRange(min=0), help="With --steps: clip each gradient "
+@click.option("--clip-value", type=FiniteFloat(min=0), help="With --steps: clip each gradient "
               "component to [−C, C] before the update.")
-@click.option("--clip-norm", type=FiniteFloatRange(min=0), help="With --steps: rescale the gradient "
+@click.option("--clip-norm", type=FiniteFloat(min=0), help="With --steps: rescale the gradient "
               "vector to norm ≤ C before the update.")
 @json_option
 def chain(activation, alpha, layers, weights, biases, x, dcda, target, lr, steps, clip_value, clip_norm,
@@ -83,8 +83,7 @@ def chain(activation, alpha, layers, weights, biases, x, dcda, target, lr, steps
     """
     if (clip_value is not None or clip_norm is not None) and steps is None:
         raise UsageProblem("--clip-value and --clip-norm act on --steps; add --steps K")
-    if clip_value is not None and clip_norm is not None:
-        raise UsageProblem("give --clip-value or --clip-norm, not both")
+    exclusive({"--clip-value": clip_value, "--clip-norm": clip_norm})
     if steps is not None and target is None:
         raise UsageProblem("--steps descends C = ½(a_L − y)²: give --target y")
     p = _pass(activation, alpha, layers, weights, biases, x, dcda, target)
@@ -109,7 +108,7 @@ def chain(activation, alpha, layers, weights, biases, x, dcda, target, lr, steps
 @cli.command()
 @click.option("--grad", type=FLOATS, metavar="G,G,...",
               help="The gradient to clip. Default: every ∂C/∂w and ∂C/∂b of the chain below.")
-@click.option("--threshold", type=float, default=0.5, show_default=True, callback=finite,
+@click.option("--threshold", type=FiniteFloat(min=0), default=0.5, show_default=True,
               help="c: the value bound, or the largest norm (the article's clipvalue=0.5).")
 @click.option("--mode", type=click.Choice(["value", "norm", "both"]), default="both", show_default=True)
 @chain_options(default_weights="100")
@@ -128,8 +127,6 @@ def clip(grad, threshold, mode, activation, alpha, layers, weights, biases, x, d
       actcli clip                                  # the weights = 100 chain's gradient
       actcli clip --grad 3,-4,0.1 --threshold 1 --mode norm --json
     """
-    if threshold < 0:
-        raise UsageProblem(f"--threshold must be ≥ 0, got {threshold:g}")
     if grad is None:
         p = _pass(activation, alpha, layers, weights, biases, x, dcda, target)
         g, labels, source = (p.gradient, p.gradient_labels(),
