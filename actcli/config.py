@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 DEFAULT_SEED = 0
 # The largest seed: torch.manual_seed takes seeds below 2⁶⁴.
 MAX_SEED = 2**64 - 1
+# The most torch threads a task may ask for (a sanity bound: more threads than this are no use to one task).
+MAX_THREADS = 256
 # Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
 DEFAULT_JOBS = "auto"
 

@@ -218,7 +218,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UsageProblem("--ray needs Ray, which is not installed: pip install 'actcli[ray]'") from None
+        raise UsageProblem("Ray is not installed: pip install 'actcli[ray]'") from None
     return ray
 
 
@@ -264,7 +264,7 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
             ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
                      include_dashboard=False, configure_logging=False)
         except ConnectionError as exc:
-            raise UsageProblem(f"--ray {address}: {_error(exc)}") from None
+            raise UsageProblem(f"Ray at {address or 'RAY_ADDRESS'}: {_error(exc)}") from None
     try:
         events = Queue()
         data = ray.put(split)

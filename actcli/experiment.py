@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 import json
 import math
 import re
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from . import stats
-from .config import DEFAULT_JOBS, RUN_ONLY_KEYS, Config
-from .errors import DataError, UsageProblem
+from .config import DEFAULT_JOBS, MAX_SEED, RUN_ONLY_KEYS, Config
+from .errors import DataError, ParameterError, UsageProblem
 from .files import atomic_write_text, safe_stem
 from .jsonout import dumps, revive
 
@@ -77,10 +78,12 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         hi = int(m[2]) if m[2] is not None else lo
         if hi < lo:
             raise UsageProblem(f"{item!r}: a range goes up (write {hi}-{lo})")
+        if hi > MAX_SEED:
+            raise UsageProblem(f"{item!r}: a seed is at most {MAX_SEED} (torch's generator takes 64 bits)")
         if len(seeds) + hi - lo + 1 > MAX_SEEDS:
             raise UsageProblem(f"{item!r}: more than {MAX_SEEDS:,} seeds")
         seeds.extend(range(lo, hi + 1))
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    repeated = sorted(s for s, n in Counter(seeds).items() if n > 1)
     if repeated:
         raise UsageProblem(f"seed {', '.join(map(str, repeated))} given twice")
     return tuple(seeds)
@@ -414,8 +417,8 @@ def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None 
     for task, r in sorted(results.items()):
         by_name.setdefault(task.activation, {})[task.seed] = r
     if baseline is not None and baseline not in by_name:
-        raise UsageProblem(f"--baseline {baseline!r} is not among the activations "
-                           f"({', '.join(by_name) or 'none'})")
+        raise ParameterError(f"baseline {baseline!r} is not among the activations "
+                             f"({', '.join(by_name) or 'none'})", "baseline")
     accuracy = {n: {s: _points(r["test_accuracy"]) for s, r in runs.items()} for n, runs in by_name.items()}
     per = sorted(({"activation": n, "seeds": sorted(runs),
                    "test_accuracy_points": stats.estimate(list(accuracy[n].values())).to_dict(),

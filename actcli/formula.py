@@ -24,8 +24,6 @@ thread only small expressions are tried), and are None (or "unknown") where symp
   zero_centred    f(0) = 0 exactly and a grid point of each sign; False when f(0) ≠ 0 or f ≥ 0 is proven
   smooth_at_zero  the one-sided limits of f′ at 0 agree and are finite
   saturates       the limits of f′ at ±∞ that are 0
-  relu_family     (not a property, a field) f is exactly 0 on a whole interval, so units can die:
-                  max(0, x) and min(x, 0) are, leaky forms such as max(0.2*x, x) are not
 
 sympy and torch are imported only inside functions, so importing this module costs little.
 """
@@ -1335,51 +1333,6 @@ def analyse(expr, d, f_np=None, seconds: float = ANALYSIS_SECONDS) -> Properties
     )
 
 
-def _relu_family(expr, f_np) -> bool:
-    """f is exactly 0 on a whole interval, so a unit can die (output 0, no gradient), as ReLU's do.
-    Only max, min and where can do that; the numpy form must give 0.0 on a run of grid points, and at
-    the middle of the run, sympy must find the piece of f that is active there to be 0 itself."""
-    S = _sym()
-    sp = S.sympy
-    if not expr.has(sp.Max, sp.Min, sp.Piecewise):
-        return False
-    x = np.linspace(-50, 50, 20001)
-    zero = f_np(x) == 0.0
-    runs = np.flatnonzero(zero[:-2] & zero[1:-1] & zero[2:])
-    if runs.size == 0:
-        return False
-    t = sp.Rational(str(x[runs[0] + 1]))
-    budget = _Budget(2.0, size=sp.count_ops(expr))
-    piece = budget.attempt(lambda: _active_piece(expr, t), 1.0)
-    return bool(piece is not None and budget.attempt(lambda: sp.simplify(_exact(piece)) == 0, 1.0))
-
-
-def _active_piece(e, t):
-    """e with each max, min and where replaced by the branch that holds strictly around x = t."""
-    S = _sym()
-    sp = S.sympy
-    if not e.args or not e.has(sp.Max, sp.Min, sp.Piecewise):
-        return e
-    args = [_active_piece(a, t) for a in e.args] if not isinstance(e, sp.Piecewise) else None
-    if isinstance(e, (sp.Max, sp.Min)):
-        values = [_constant(a.subs(S.x, t)) for a in args]
-        order = sorted(range(len(values)), key=values.__getitem__, reverse=isinstance(e, sp.Max))
-        if len(values) > 1 and abs(values[order[0]] - values[order[1]]) < 1e-9:
-            raise ValueError("a tie: no single piece")
-        return args[order[0]]
-    if isinstance(e, sp.Piecewise):
-        for expr, cond in e.args:
-            if cond == sp.true:
-                return _active_piece(expr, t)
-            lhs, rhs = cond.lhs.subs(S.x, t), cond.rhs.subs(S.x, t)
-            if abs(_constant(lhs) - _constant(rhs)) < 1e-9:
-                raise ValueError("on the boundary")
-            if bool(cond.subs(S.x, t)):
-                return _active_piece(expr, t)
-        raise ValueError("no piece")
-    return e.func(*args)
-
-
 # ---------------------------------------------------------------------------------------------
 # The activation
 # ---------------------------------------------------------------------------------------------
@@ -1486,7 +1439,7 @@ def _from_formula(text: str) -> FormulaActivation:
         name=canonical, title=f"Formula {canonical}", symbol="f", f_=f_np, df_=df_np,
         formula=f"f(x) = {shown}", derivative_formula=f"f′(x) = {shown_d}",
         latex=f"f(x) = {latex}", latex_derivative=f"f'(x) = {latex_d}",
-        properties=None, torch_name="FormulaModule", relu_family=_relu_family(expr, f_np),
+        properties=None, torch_name="FormulaModule",
         note=f"from the formula {text!r}; f′ by sympy",
         source=text, text=canonical, expr=expr, derivative_expr=d,
     )

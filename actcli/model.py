@@ -72,7 +72,7 @@ class ArticleCNN(nn.Module):
     def __init__(self, activation: Activation, pool_first: bool | None = None):
         """`pool_first`: run the second activation after the max-pool (None: where it commutes with max)."""
         super().__init__()
-        selu = activation.name == "selu"
+        selu = activation.self_normalising
         self.pool_first = activation.commutes_with_max if pool_first is None else pool_first
         self.conv1 = nn.Conv2d(1, 32, 3)
         self.act1 = activation.torch_module(inplace=True)

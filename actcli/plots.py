@@ -146,9 +146,12 @@ def _limits(arrays: list[np.ndarray], pad: float = 0.06) -> tuple[float, float] 
 def curves_figure(results: Sequence[dict]):
     """Accuracy and loss per epoch, training dashed and validation solid, one colour per activation.
     Activations that failed to learn do not set the scale (it would squeeze the others into a few
-    pixels): the panels are scaled to the learners and the failures are named in the legend."""
+    pixels): the panels are scaled to the learners and the failures are named in the legend. None
+    without results."""
     from matplotlib.lines import Line2D
 
+    if not results:
+        return None
     groups = _by_activation(results)
     style = _style_of(list(groups))
     failed = {n for n, runs in groups.items() if failed_to_learn(runs)}

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from . import activations
 from .config import Config
 from .data import Split
-from .errors import UsageProblem
+from .errors import ParameterError
 from .model import ArticleCNN
 
 __all__ = ["Config", "DeviceData", "Epoch", "Result", "TrainingProgress", "resolve", "train"]
@@ -101,9 +101,9 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
-        raise UsageProblem("--device cuda: torch sees no CUDA device here (use --device cpu or auto)")
+        raise ParameterError("device 'cuda': torch sees no CUDA device here (use 'cpu' or 'auto')", "device")
     if device not in ("cpu", "cuda"):
-        raise UsageProblem(f"--device must be auto, cpu or cuda, not {device!r}")
+        raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}", "device")
     return device
 
 
@@ -128,7 +128,7 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     if precision not in ("fp32", "bf16"):
-        raise UsageProblem(f"--precision must be auto, fp32 or bf16, not {precision!r}")
+        raise ParameterError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}", "precision")
     return precision
 
 

@@ -127,3 +127,9 @@ def test_results_without_per_layer_numbers_draw_what_they_have():
     for e in old["epochs"]:
         del e["grad_norms"]
     assert plots.gradients_figure([old]) is None
+
+
+def test_no_results_no_figures(tmp_path):
+    from actcli.cli.compare import _write_figures
+
+    assert _write_figures(tmp_path, []) == [] and not list(tmp_path.iterdir())

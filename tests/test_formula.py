@@ -161,7 +161,7 @@ def test_a_formula_activation_is_an_activation():
     assert act.latex.startswith("f(x) = ") and r"\tanh" in act.latex
     assert act.latex_derivative.startswith("f'(x) = ")
     assert act.params == () and act.bind() == {}
-    assert (act.learnable, act.inplace, act.approximates, act.relu_family) == (False, False, None, False)
+    assert (act.learnable, act.inplace, act.approximates, act.self_normalising) == (False, False, None, False)
     assert set(act.describe()) == set(A.get("mish").describe()) | {"text"}
     with pytest.raises(ParameterError):
         act.bind(alpha=0.1)
@@ -225,14 +225,7 @@ def test_relu_as_a_formula():
     p = act.properties
     assert (p.monotonic, p.output_range, p.zero_centred, p.smooth_at_zero, p.saturates) == (
         True, "[0, ∞)", False, False, "negative")
-    assert act.relu_family and act.commutes_with_max
-
-
-def test_relu_family_means_exactly_zero_on_an_interval():
-    assert F.from_formula("min(x, 0)").relu_family
-    assert F.from_formula("where(x > 1, x - 1, 0)").relu_family
-    assert not F.from_formula("where(x > 0, x, 0.2*x)").relu_family  # leaky: never dead
-    assert not F.from_formula("x*exp(x)").relu_family  # 0.0 far out is underflow, not a dead unit
+    assert act.commutes_with_max
 
 
 def test_where_pieces_are_analysed_one_side_at_a_time():

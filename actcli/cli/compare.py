@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS, MAX_SEED
+from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS, MAX_SEED, MAX_THREADS
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from . import cli
-from ._common import DEFINITION, FiniteFloat, console, emit_json, exclusive, json_option
+from ._common import DEFINITION, FiniteFloat, console, emit_json, exclusive, json_option, options_for
 
 
 class SeedsType(click.ParamType):
@@ -33,12 +33,9 @@ class SeedsType(click.ParamType):
         from ..experiment import parse_seeds
 
         try:
-            seeds = parse_seeds(value)
+            return parse_seeds(value)
         except UsageProblem as exc:
             self.fail(str(exc), param, ctx)
-        if max(seeds) > MAX_SEED:
-            self.fail(f"seed {max(seeds)} is above the largest, {MAX_SEED}", param, ctx)
-        return seeds
 
 
 def _activations(names: str, defines) -> list:
@@ -235,7 +232,7 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--jobs", type=JobsType(), default=DEFAULT_JOBS, show_default=True,
               help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
                    "device. 1: one after another in this process.")
-@click.option("--threads", type=click.IntRange(min=1), default=DEFAULTS.threads, show_default=True,
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=DEFAULTS.threads, show_default=True,
               help="torch CPU threads per task. Part of the experiment: another count changes the numbers a "
                    "little, so a folder keeps one.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
@@ -294,12 +291,13 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     from .. import train as training
     from ..config import Config
 
-    config = training.resolve(Config(                 # usage errors (no CUDA, say) before any work
-        dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
-        clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
-        clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
-        device=device, precision=precision, limit=limit, threads=threads, definitions=definitions,
-        monotonic_formulas=monotonic))
+    with options_for("device", "precision"):          # usage errors (no CUDA, say) before any work
+        config = training.resolve(Config(
+            dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
+            clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
+            clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
+            device=device, precision=precision, limit=limit, threads=threads, definitions=definitions,
+            monotonic_formulas=monotonic))
     out = Path(output or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
@@ -309,7 +307,10 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     if ray_address is not None:
         from ..executors import import_ray
 
-        import_ray()                                # the one-line error before any work
+        try:
+            import_ray()                            # the one-line error before any work
+        except UsageProblem as exc:
+            raise click.BadParameter(str(exc), param_hint="--ray") from exc
     execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                      gpus_per_task=gpus_per_task)
     report = Reporter(quiet, out)
@@ -364,7 +365,8 @@ def report(folders, baseline, output, as_json) -> None:
             baseline = activations.get(baseline).name     # an alias of a built-in (swish → silu)
         except UsageProblem:
             pass                                           # summarize says it is not among them
-    doc = experiment.summarize(head, results, baseline)
+    with options_for("baseline"):
+        doc = experiment.summarize(head, results, baseline)
     out = Path(output) if output else (Path(folders[0]) if len(folders) == 1 else None)
     if output:
         merged = experiment.RunFolder.open(out, head)
