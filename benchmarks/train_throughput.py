@@ -14,16 +14,16 @@ on both; figures are medians.
 Achieved GFLOP/s is set against a matmul measured in the same run.
 
 With --against REV it measures the cost of a change instead: actcli's trainer as it was at the git
-revision REV (checked out in a temporary worktree) against this tree's, each repeat training both in
-a fresh process, interleaved, with the default precision. Training images/s counts the training
-loop only; the task's wall time adds what runs once per epoch (validation, the layer probe).
+revision REV (checked out in a temporary worktree, imported under another package name) against this
+tree's, in one process on the same images, in alternating order, with the default precision and
+--threads threads (compare's default per task: 1). Training images/s counts the training loop only;
+the task's wall time adds what runs once per epoch (validation, the layer probe).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import importlib
 import statistics
 import subprocess
 import sys
@@ -112,52 +112,47 @@ def actcli_run(split, epochs: int, device: str, seed: int, precision: str) -> tu
     return len(split.train_y) * epochs / seconds, result.test_accuracy
 
 
-# ---- a change's cost: two trees of actcli, each trained in a fresh process ----------------------
+# ---- a change's cost: the trainer at another git revision, in this process ------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-TREE_RUN = """
-import json, sys
-import torch
-from actcli import data, train
-dataset, images, epochs, device, seed, name, threads = sys.argv[1:]
-torch.set_num_threads(int(threads))
-split = data.split(data.load(dataset, offline=True), 0.1, limit=int(images))
-cfg = train.resolve(train.Config(epochs=int(epochs), device=device))
-r = train.train(name, train.DeviceData(split, device), cfg, int(seed))
-print(json.dumps({"ips": len(split.train_y) * int(epochs) / sum(e.seconds for e in r.epochs),
-                  "wall": r.seconds, "accuracy": r.test_accuracy}))
-"""
-
-
-def tree_run(tree: Path, seed: int, args, dataset: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    argv = [dataset, args.images, args.epochs, args.device, seed, args.activation, args.threads]
-    out = subprocess.run([sys.executable, "-c", TREE_RUN, *map(str, argv)], env=env, check=True,
-                         capture_output=True, text=True, cwd=tree)
-    return json.loads(out.stdout.splitlines()[-1])
 
 
 def against(rev: str, args, dataset: str) -> None:
+    """Train with REV's trainer and this tree's in turns (ABBA), in one process, on the same images."""
+    split = data.split(data.load(dataset, offline=True), 0.1, limit=args.images)
+    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "old"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), rev], check=True)
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
         try:
-            trees = {f"actcli at {rev}": old, "actcli (this tree)": ROOT}
-            runs: dict[str, list[dict]] = {name: [] for name in trees}
+            # the package uses relative imports only, so REV's copy imports as a package of another name
+            (Path(tmp) / "actcli_at_rev").symlink_to(tree / "actcli")
+            sys.path.insert(0, tmp)
+            trainers = {f"actcli at {rev}": importlib.import_module("actcli_at_rev.train"),
+                        "actcli (this tree)": train}
+            runs: dict[str, list[dict]] = {name: [] for name in trainers}
             for r in range(args.repeats):
-                for name, tree in trees.items():
-                    m = tree_run(tree, r, args, dataset)
+                for name in list(trainers)[::1 if r % 2 == 0 else -1]:   # ABBA: no order bias
+                    t = trainers[name]
+                    cfg = t.resolve(t.Config(epochs=args.epochs, device=args.device))
+                    result = t.train(args.activation, t.DeviceData(split, args.device), cfg, r)
+                    m = {"ips": len(split.train_y) * args.epochs / sum(e.seconds for e in result.epochs),
+                         "wall": result.seconds, "accuracy": result.test_accuracy}
                     runs[name].append(m)
                     print(f"  repeat {r + 1}: {name:24} {m['ips']:7.0f} train img/s  task {m['wall']:6.2f} s  "
                           f"test accuracy {100 * m['accuracy']:.2f}%", flush=True)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=True)
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
     ref = {k: statistics.median(m[k] for m in next(iter(runs.values()))) for k in ("ips", "wall")}
     print(f"\n{'trainer':26} {'train img/s':>11} {'× ref':>6} {'task s':>7} {'× ref':>6}   "
-          f"(medians, {args.activation})")
+          f"(medians, {args.activation}, {args.threads} thread{'s' * (args.threads > 1)})")
     for name, ms in runs.items():
         ips, wall = statistics.median(m["ips"] for m in ms), statistics.median(m["wall"] for m in ms)
         print(f"{name:26} {ips:11.0f} {ips / ref['ips']:6.3f} {wall:7.2f} {wall / ref['wall']:6.3f}")
+    old, new = runs.values()
+    paired = sorted(b["ips"] / a["ips"] for a, b in zip(old, new, strict=True))
+    print(f"train img/s of this tree over {rev}'s, repeat by repeat: median {statistics.median(paired):.3f} "
+          f"(from {paired[0]:.3f} to {paired[-1]:.3f})")
 
 
 # ---- the machine's own reference point --------------------------------------------------------
