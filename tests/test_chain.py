@@ -171,14 +171,14 @@ def test_chain_steps(invoke):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--weights", "1,2,3", "--layers", "4"], "--weights: got 3 weights for 4 layers"),
-    (["--biases", "1,2", "--layers", "3"], "--biases: got 2 biases for 3 layers"),
+    (["--weights", "1,2,3", "--layers", "4"], "'--weights': got 3 weights for 4 layers"),
+    (["--biases", "1,2", "--layers", "3"], "'--biases': got 2 biases for 3 layers"),
     (["--weights", "x"], "'x' is not a number"),
     (["--layers", "0"], "0 is not in the range 1<=x<=1000"),
     (["--layers", "-2"], "-2 is not in the range 1<=x<=1000"),
     (["--layers", "99999999999"], "1<=x<=1000"),
     (["--steps", "1001", "--target", "0"], "1<=x<=1000"),
-    (["--alpha", "0.1"], "--alpha: sigmoid has no parameter 'alpha'"),
+    (["--alpha", "0.1"], "'--alpha': sigmoid has no parameter 'alpha'"),
     (["--alpha", "nan", "--activation", "elu"], "nan is not a finite number"),
     (["--input", "inf"], "inf is not a finite number"),
     (["--weights", "1,,2"], "empty item"),

@@ -140,7 +140,7 @@ def test_usage_errors_before_any_work(invoke, tmp_path, args, says):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_a_usage_error(invoke, tmp_path):
     err = one_line_error(invoke("compare", "--device", "cuda", "-o", tmp_path / "never"))
-    assert "Invalid value for --device: device 'cuda': torch sees no CUDA device here" in err
+    assert "Invalid value for '--device': device 'cuda': torch sees no CUDA device here" in err
     assert not (tmp_path / "never").exists()
 
 
@@ -268,9 +268,9 @@ def test_a_full_disk_at_the_figures_keeps_the_trained_results(invoke, tmp_path, 
     out = tmp_path / "run"
     result = invoke("compare", "--dataset", "mnist-sample", "--activations", "relu", "--epochs", "1",
                     "--limit", "64", "--jobs", "1", "-q", "-o", out, "--json")
-    assert one_line_error(result, code=1) == f"Error: {out / 'accuracy.png'}: No space left on device"
+    assert one_line_error(result, code=1) == f"Error: {out / 'curves.png'}: No space left on device"
     assert result.stdout == ""
     assert len(list((out / "results").glob("*.json"))) == 1
     assert json.loads((out / "history.json").read_text())["results"][0]["activation"] == "relu"
-    assert (out / "summary.csv").is_file() and not (out / "accuracy.png").exists()
+    assert (out / "summary.csv").is_file() and not (out / "curves.png").exists()
     assert not list(out.rglob("*.part"))

@@ -99,7 +99,7 @@ def test_clip_given_gradient(invoke):
 @pytest.mark.parametrize("args, says", [
     (["--threshold", "-1"], "-1.0 is not in the range x>=0"),
     (["--threshold", "nan"], "nan is not a finite number"),
-    (["--alpha", "0.1"], "--alpha: sigmoid has no parameter 'alpha'"),
+    (["--alpha", "0.1"], "'--alpha': sigmoid has no parameter 'alpha'"),
     (["--dcda", "1", "--target", "1"], "give --dcda or --target, not both"),
     (["--mode", "sideways"], "sideways"),
     (["--grad", ""], "got nothing"),

@@ -67,7 +67,7 @@ def test_a_poisoned_task_is_reported_and_the_others_finish(tmp_path, tiny, jobs)
 def test_ray_missing_is_one_line(invoke, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)      # `import ray` now raises ImportError
     err = one_line_error(invoke("compare", "--ray", "-o", tmp_path / "never"))
-    assert "--ray: Ray is not installed: pip install 'actcli[ray]'" in err
+    assert "Invalid value for '--ray': Ray is not installed: pip install 'actcli[ray]'" in err
     assert not (tmp_path / "never").exists()
     with pytest.raises(UsageProblem, match="^Ray is not installed"):        # the library names no option
         executors.import_ray()

@@ -125,7 +125,7 @@ def options_for(*params: str):
     except ParameterError as exc:
         if exc.param not in params:
             raise
-        raise click.BadParameter(str(exc), param_hint=f"--{exc.param}") from exc
+        raise click.BadParameter(str(exc), param_hint=[f"--{exc.param}"]) from exc
 
 
 def emit_json(doc) -> None:
@@ -137,11 +137,11 @@ def writable_file(path: str, suffixes: tuple[str, ...], param_hint: str) -> Path
     out = Path(path)
     if out.suffix.lower().lstrip(".") not in suffixes:
         raise click.BadParameter(f"{path!r}: the format comes from the extension; use one of "
-                                 + ", ".join("." + s for s in suffixes), param_hint=param_hint)
+                                 + ", ".join("." + s for s in suffixes), param_hint=[param_hint])
     if not out.parent.is_dir():
         problem = f"{str(out.parent)!r} is not a folder" if out.parent.exists() else \
             f"folder {str(out.parent)!r} does not exist"
-        raise click.BadParameter(problem, param_hint=param_hint)
+        raise click.BadParameter(problem, param_hint=[param_hint])
     return out
 
 

@@ -44,16 +44,16 @@ def _activations(names: str, defines) -> list:
 
     definitions = {d.name: d.source for d in defines}
     if len(definitions) < len(defines):
-        raise click.BadParameter("a name is defined twice", param_hint="--define")
+        raise click.BadParameter("a name is defined twice", param_hint=["--define"])
     texts = [t.strip() for t in activations.split_top_level(names) if t.strip()]
     if not texts and not defines:
-        raise click.BadParameter("give at least one activation name", param_hint="--activations")
+        raise click.BadParameter("give at least one activation name", param_hint=["--activations"])
     acts = []
     for text in texts:
         try:
             acts.append(activations.resolve(text, definitions))
         except UsageProblem as exc:
-            raise click.BadParameter(str(exc), param_hint="--activations") from exc
+            raise click.BadParameter(str(exc), param_hint=["--activations"]) from exc
     acts += [d for d in defines if d.name not in {a.name for a in acts}]
     return list({a.name: a for a in acts}.values())
 
@@ -310,7 +310,7 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
         try:
             import_ray()                            # the one-line error before any work
         except UsageProblem as exc:
-            raise click.BadParameter(str(exc), param_hint="--ray") from exc
+            raise click.BadParameter(str(exc), param_hint=["--ray"]) from exc
     execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                      gpus_per_task=gpus_per_task)
     report = Reporter(quiet, out)

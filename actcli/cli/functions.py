@@ -61,7 +61,7 @@ def plot(names, output, range_, alpha, no_derivative, dark, show, as_json) -> No
     """
     lo, hi = range_
     if lo >= hi:
-        raise click.BadParameter(f"need LO < HI, got {lo:g} {hi:g}", param_hint="--range")
+        raise click.BadParameter(f"need LO < HI, got {lo:g} {hi:g}", param_hint=["--range"])
     acts = list(dict.fromkeys(names))
     output = output or "-".join(safe_stem(a.name) for a in acts) + ".png"
     path = writable_file(output, FIGURE_FORMATS, "-o/--output")
@@ -97,11 +97,11 @@ def _drawable(curves, lo: float, hi: float, derivative: bool) -> None:
             finite = np.abs(y[np.isfinite(y)])
             if not prime and finite.size == 0:
                 raise click.BadParameter(f"{act.name} is nan or infinite at every point of {where}",
-                                         param_hint="--range")
+                                         param_hint=["--range"])
             if finite.size and finite.max() > PLOT_LIMIT:
                 raise click.BadParameter(f"{act.name}{prime} reaches {finite.max():.3g} on {where}, beyond the "
                                          f"±{PLOT_LIMIT:g} a plot can show; choose a narrower range",
-                                         param_hint="--range")
+                                         param_hint=["--range"])
 
 
 def _show(fig) -> None:
