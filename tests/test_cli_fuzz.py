@@ -195,10 +195,12 @@ def example_folder(root, a_run=None):
         shutil.copytree(a_run, here / "good")
         shutil.copytree(a_run, here / "broken")
         next((here / "broken" / "results").glob("*.json")).write_text("{not json")
+    before = os.getcwd()
     try:
-        with contextlib.chdir(here):
-            yield here
+        os.chdir(here)                      # (contextlib.chdir is Python ≥ 3.11; actcli supports 3.10)
+        yield here
     finally:
+        os.chdir(before)
         (here / "ro").chmod(stat.S_IRWXU)
         shutil.rmtree(here)
 
