@@ -147,6 +147,9 @@ def _check_result(path: Path, doc: dict) -> Task:
         task = Task(str(doc["activation"]), int(doc["seed"]))
         if not isinstance(doc["epochs"], list) or "test_accuracy" not in doc:
             raise KeyError("epochs")
+        for e in doc["epochs"]:
+            _check_epoch(e)
+        _check_layers(doc.get("activations_at_init", {}), "activations_at_init")
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: not a task result (missing or bad {exc})") from exc
     if path.name != f"{task.key}.json":
@@ -154,13 +157,37 @@ def _check_result(path: Path, doc: dict) -> Task:
     return task
 
 
+def _check_epoch(e) -> None:
+    """An epoch of a result: a mapping whose per-layer fields, where present, are {layer: number} and
+    {layer: {statistic: number}} (what summaries and figures read); else KeyError naming the field."""
+    if not isinstance(e, dict):
+        raise KeyError("epochs")
+    grads = e.get("grad_norms", {})
+    if not isinstance(grads, dict) or not all(_number(v) for v in grads.values()):
+        raise KeyError("grad_norms")
+    _check_layers(e.get("activations", {}), "activations")
+
+
+def _check_layers(layers, field: str) -> None:
+    if not isinstance(layers, dict) or not all(isinstance(v, dict) and all(_number(x) for x in v.values())
+                                               for v in layers.values()):
+        raise KeyError(field)
+
+
+def _number(x) -> bool:
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+
+
 def _upgraded(result: dict) -> dict:
-    """A result written before the per-layer numbers (it has grad_norm_first and grad_norm_last, and
-    dead units for the ReLU family only) in today's shape: what it measured, under today's names."""
+    """A result written before the per-layer numbers (it has grad_norm_first and grad_norm_last) in
+    today's shape: what it measured, under today's names. Its dead_fraction is dropped: it counted
+    something else (output 0, on 1,000 images, after the pool, for the ReLU family only), and averaged
+    with today's it would mean neither."""
     for e in result["epochs"]:
         if "grad_norms" not in e and "grad_norm_first" in e:
             e["grad_norms"] = {"conv1": e.pop("grad_norm_first"), "fc2": e.pop("grad_norm_last")}
             e.setdefault("activations", {})
+            e.pop("dead_fraction", None)
     return result
 
 

@@ -14,7 +14,7 @@ def _cell(x: float, fmt: str) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
     text = format(x, fmt)
-    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text   # "-0.00" is 0.00
+    return format(0.0, fmt) if not text.strip("+-0.,") else text   # what rounds to 0 is 0.00, not -0.00
 
 
 def _interval(est: dict, fmt: str = ".2f") -> str:
@@ -22,7 +22,7 @@ def _interval(est: dict, fmt: str = ".2f") -> str:
         return "—"
     if math.isnan(est["ci_low"]):
         return _cell(est["mean"], fmt)
-    return f"{est['mean']:{fmt}} [{est['ci_low']:{fmt}}, {est['ci_high']:{fmt}}]"
+    return f"{_cell(est['mean'], fmt)} [{_cell(est['ci_low'], fmt)}, {_cell(est['ci_high'], fmt)}]"
 
 
 def describe_run(doc: dict) -> str:

@@ -92,14 +92,15 @@ def _style_of(names: Sequence[str]) -> dict[str, dict]:
 
 
 def _series(runs: Sequence[dict], value, at_init=None) -> tuple[np.ndarray, np.ndarray]:
-    """Epoch numbers and a seeds × epochs array of value(epoch) over the epochs every seed reached;
-    with `at_init(result)`, epoch 0 (before training) first."""
-    epochs = min(len(r["epochs"]) for r in runs)
-    rows = [[value(e) for e in r["epochs"][:epochs]] for r in runs]
-    if at_init is not None:
-        rows = [[at_init(r)] + row for r, row in zip(runs, rows, strict=True)]
-    x = np.arange(0 if at_init is not None else 1, epochs + 1)
-    return x, np.array(rows, dtype=float).reshape(len(runs), len(x))
+    """Epoch numbers and a seeds × epochs array of value(epoch), nan where a seed stopped early (it
+    diverged): the others' later epochs still count. With `at_init(result)`, epoch 0 (before training) first."""
+    epochs = max(len(r["epochs"]) for r in runs)
+    first = 0 if at_init is not None else 1
+    values = np.full((len(runs), epochs + 1 - first), np.nan)
+    for row, r in zip(values, runs, strict=True):
+        got = ([at_init(r)] if at_init is not None else []) + [value(e) for e in r["epochs"]]
+        row[:len(got)] = np.array(got, dtype=float)
+    return np.arange(first, epochs + 1), values
 
 
 def _draw(ax, x: np.ndarray, values: np.ndarray, **line) -> None:

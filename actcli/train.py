@@ -199,8 +199,8 @@ class LayerProbe:
     and its dead fraction: the units (every channel at every position, every dense unit) through
     which no gradient passes for any image of the batch, f′(z) = 0 as autograd computes it at the
     training precision. For ReLU that is "the output is 0 for every image"; it also finds sigmoid
-    units saturated past underflow, and it does not count a SELU unit whose z is exactly 0 (f′(0) =
-    λα). `dead_fraction` is the three layers' units together."""
+    units whose σ(z) has rounded to 1 (in bf16 from z ≈ 6.3), and it does not count a SELU unit whose
+    z is exactly 0 (f′(0) = λα). `dead_fraction` is the three layers' units together."""
 
     def __init__(self, model: ArticleCNN):
         self.model = model
@@ -212,9 +212,8 @@ class LayerProbe:
     def __enter__(self) -> LayerProbe:
         self.hooks = []
         for name, module in self.model.activations.items():
-            # a copy of z: the in-place activations overwrite it
             self.hooks.append(module.register_forward_pre_hook(
-                lambda m, args, name=name: self.inputs.update({name: args[0].clone()})))
+                lambda m, args, name=name: self.inputs.update({name: _copy(args[0])})))
             self.hooks.append(module.register_forward_hook(
                 lambda m, args, out, name=name: self.outputs.update({name: out})))
         return self
@@ -230,7 +229,7 @@ class LayerProbe:
     def _measure(self) -> None:
         modules, rows, sizes = self.model.activations, [], []
         for name, out in self.outputs.items():
-            std, mean = torch.std_mean(out.float())
+            std, mean = torch.std_mean(out.float())   # Welford: a two-pass norm in fp32 is 1e-4 off
             dead = (_units(_slopes(modules[name], self.inputs[name])).abs().amax(dim=0) == 0).sum()
             rows.append(torch.stack([mean, std, dead.float()]))
             sizes.append(out[0].numel())
@@ -247,10 +246,18 @@ def _units(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(len(t), -1)
 
 
+def _copy(z: torch.Tensor) -> torch.Tensor:
+    """A copy of an activation's input (the in-place ones overwrite it) that autograd can use: a
+    tensor made in inference mode cannot be, one copied outside it can."""
+    with torch.inference_mode(False):
+        return z.clone()
+
+
 def _slopes(activation: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """f′ at every element of z, by autograd through the activation's own module (it is elementwise)."""
+    """f′ at every element of z (a copy, see _copy), by autograd through the activation's own module
+    (it is elementwise)."""
     with torch.inference_mode(False), torch.enable_grad():
-        z = z.clone().requires_grad_()        # a plain tensor, not an inference-mode one
+        z.requires_grad_()
         (slope,) = torch.autograd.grad(activation(z * 1).sum(), z)   # * 1: in-place modules need a non-leaf
     return slope
 

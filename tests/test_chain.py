@@ -173,7 +173,7 @@ def test_chain_steps(invoke):
 @pytest.mark.parametrize("args, says", [
     (["--weights", "1,2,3", "--layers", "4"], "'--weights': got 3 weights for 4 layers"),
     (["--biases", "1,2", "--layers", "3"], "'--biases': got 2 biases for 3 layers"),
-    (["--weights", "x"], "'x' is not a number"),
+    (["--weights", "x"], "'x' is not a valid float"),
     (["--layers", "0"], "0 is not in the range 1<=x<=1000"),
     (["--layers", "-2"], "-2 is not in the range 1<=x<=1000"),
     (["--layers", "99999999999"], "1<=x<=1000"),

@@ -99,7 +99,8 @@ def test_derive_alpha(invoke):
 @pytest.mark.parametrize("args, says", [
     (["derive", "gelo"], "did you mean 'gelu'?"),
     (["plot", "rellu"], "did you mean 'relu'?"),
-    (["derive", "relu", "--at", "abc"], "'abc' is not a number"),
+    (["derive", "relu", "--at", "abc"], "'abc' is not a valid float"),
+    (["derive", "relu", "--at", "1,nan"], "'--at': nan is not a finite number"),
     (["derive", "relu", "--at", "nan"], "not a finite number"),
     (["derive", "relu", "--at", ""], "got nothing"),
     (["derive", "relu", "--alpha", "0.1"], "'--alpha': relu has no parameter 'alpha'"),

@@ -103,7 +103,7 @@ def test_clip_given_gradient(invoke):
     (["--dcda", "1", "--target", "1"], "give --dcda or --target, not both"),
     (["--mode", "sideways"], "sideways"),
     (["--grad", ""], "got nothing"),
-    (["--grad", "1,a"], "'a' is not a number"),
+    (["--grad", "1,a"], "'a' is not a valid float"),
     (["--activation", "gelo"], "did you mean 'gelu'?"),
     (["--weights", "1,2", "--layers", "3"], "got 2 weights for 3 layers"),
 ])

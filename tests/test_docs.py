@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUNS = sorted(p.parent for p in (ROOT / "docs" / "runs").glob("*/config.json"))
+DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md")),
+        *(run / "report.md" for run in RUNS)]
 
 
 def tracked() -> set[Path]:
@@ -35,3 +37,15 @@ def test_results_tables_are_what_the_run_folders_say():
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "results_doc.py"), "--check"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda p: p.name)
+def test_committed_reports_are_what_report_writes(run):
+    """Each committed run folder's report.md is what `actcli report FOLDER` would write now."""
+    from actcli import experiment
+    from actcli.markdown import report_markdown
+
+    head, results = experiment.merge([experiment.RunFolder(run)])
+    figures = [name for name in ("curves.png", "gradients.png", "activations.png") if (run / name).is_file()]
+    expected = report_markdown(experiment.summarize(head, results), figures)
+    assert (run / "report.md").read_text(encoding="utf-8") == expected, f"run `actcli report {run}`"

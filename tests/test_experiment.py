@@ -200,6 +200,17 @@ def test_a_result_from_before_the_per_layer_numbers_reads_in_todays_shape(tmp_pa
            "epochs": [{"epoch": 1, "grad_norm_first": 0.2, "grad_norm_last": 0.7, "dead_fraction": None}]}
     folder.save(Task("elu", 0), old)
     (epoch,) = folder.results()[Task("elu", 0)]["epochs"]
-    assert epoch == {"epoch": 1, "grad_norms": {"conv1": 0.2, "fc2": 0.7}, "activations": {}, "dead_fraction": None}
+    assert epoch == {"epoch": 1, "grad_norms": {"conv1": 0.2, "fc2": 0.7}, "activations": {}}
     assert experiment.summarize(folder.header(), folder.results())["statistics"]["activations"][0]["means"][
         "grad_norms"] == {"conv1": 0.2, "fc2": 0.7}
+
+
+@pytest.mark.parametrize("epoch, field", [
+    ("not an epoch", "epochs"), ({"grad_norms": None}, "grad_norms"), ({"grad_norms": {"conv1": "big"}}, "grad_norms"),
+    ({"activations": {"conv1": 3}}, "activations"), ({"activations": {"conv1": {"mean": [1]}}}, "activations"),
+])
+def test_a_result_with_malformed_layers_is_named(tmp_path, epoch, field):
+    folder = RunFolder.open(tmp_path / "run", {"config": CFG.to_dict(), "dataset": {"name": "x"}})
+    folder.save(Task("relu", 0), {"activation": "relu", "seed": 0, "test_accuracy": 0.9, "epochs": [epoch]})
+    with pytest.raises(DataError, match=f"relu-seed0.json: not a task result \\(missing or bad '{field}'\\)"):
+        folder.results()

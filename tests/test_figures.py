@@ -133,3 +133,12 @@ def test_no_results_no_figures(tmp_path):
     from actcli.cli.compare import _write_figures
 
     assert _write_figures(tmp_path, []) == [] and not list(tmp_path.iterdir())
+
+
+def test_a_seed_that_stopped_early_hides_no_later_epoch_of_the_others():
+    short = result("relu", 1, 0.9)
+    short["epochs"] = short["epochs"][:1]                       # diverged after its first epoch
+    ax = plots.curves_figure([result("relu", 0, 0.9), short]).axes[0]
+    val = [line for line in data_lines(ax) if line.get_linestyle() == "-"][0]
+    assert list(val.get_xdata()) == [1, 2, 3]
+    assert val.get_ydata()[-1] == pytest.approx(0.9)           # epoch 3: the seed that went on, alone

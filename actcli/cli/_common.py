@@ -72,13 +72,7 @@ class FloatListType(click.ParamType):
         for item in items:
             if not item:
                 self.fail(f"{value!r} has an empty item: write numbers separated by single commas", param, ctx)
-            try:
-                x = float(item)
-            except ValueError:
-                self.fail(f"{item!r} is not a number", param, ctx)
-            if not math.isfinite(x):
-                self.fail(f"{item!r} is not a finite number", param, ctx)
-            out.append(x)
+            out.append(FINITE.convert(item, param, ctx))      # each item as any float option takes it
         return tuple(out)
 
 
@@ -99,6 +93,7 @@ class FiniteFloat(click.FloatRange):
         return "" if self.min is None and self.max is None else super()._describe_range()
 
 
+FINITE = FiniteFloat()
 ACTIVATION = ActivationType()
 DEFINITION = DefinitionType()
 FLOATS = FloatListType()
