@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from .config import Config
-from .errors import UsageProblem
+from .errors import ParameterError, UsageProblem
 
 
 class Handler(Protocol):
@@ -68,6 +68,17 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def _attempt(task, on_device, cfg: Config, progress) -> tuple[str, object]:
+    """Train one task, wherever: ("finished", its result as a dict) or ("failed", its error as one
+    line, which survives any pickling). A failing task is reported; it never stops the others."""
+    from . import train
+
+    try:
+        return "finished", train.train(task.activation, on_device, cfg, task.seed, progress).to_dict()
+    except Exception as exc:
+        return "failed", _error(exc)
+
+
 # ---------------------------------------------------------------------------------------------
 # In this process
 # ---------------------------------------------------------------------------------------------
@@ -84,12 +95,8 @@ def run_here(todo: Sequence, split, cfg: Config, handler: Handler) -> None:
         on_device = train.DeviceData(split, cfg.device)
         for task in todo:
             handler.started(task, "this process")
-            try:
-                result = train.train(task.activation, on_device, cfg, task.seed, handler.progress)
-            except Exception as exc:  # a failing task is reported; the others go on
-                handler.failed(task, _error(exc))
-                continue
-            handler.finished(task, result.to_dict())
+            kind, payload = _attempt(task, on_device, cfg, handler.progress)
+            getattr(handler, kind)(task, payload)
     finally:
         torch.set_num_threads(before)
 
@@ -133,12 +140,8 @@ def _worker(inbox, events, split, cfg: Config, parent: int) -> None:
 
     while (task := inbox.get()) is not None:
         events.put(("started", pid, task))
-        try:
-            result = train.train(task.activation, on_device, cfg, task.seed, progress)
-        except Exception as exc:
-            events.put(("failed", pid, (task, _error(exc))))
-        else:
-            events.put(("finished", pid, (task, result.to_dict())))
+        kind, payload = _attempt(task, on_device, cfg, progress)
+        events.put((kind, pid, (task, payload)))
 
 
 def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: int, worker=None) -> None:
@@ -218,7 +221,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UsageProblem("Ray is not installed: pip install 'actcli[ray]'") from None
+        raise ParameterError("Ray is not installed: pip install 'actcli[ray]'", "ray") from None
     return ray
 
 
@@ -234,11 +237,8 @@ def _ray_task(split, cfg: Config, task, events):
     torch.set_num_threads(cfg.threads)
     events.put(("started", os.getpid(), task))
     on_device = train.DeviceData(split, cfg.device)
-    try:
-        return train.train(task.activation, on_device, cfg, task.seed,
-                           lambda p: events.put(("progress", os.getpid(), p))).to_dict()
-    except Exception as exc:   # the error as text: not every exception survives Ray's serialisation
-        return {FAILED: _error(exc)}
+    kind, payload = _attempt(task, on_device, cfg, lambda p: events.put(("progress", os.getpid(), p)))
+    return payload if kind == "finished" else {FAILED: payload}
 
 
 def default_gpus_per_task(device: str) -> float:

@@ -488,9 +488,10 @@ def _layer_columns(epoch: Mapping) -> dict:
 
 def summary_csv(doc: Mapping) -> str:
     """summary.csv: every task's numbers (the last epoch's), then every activation's statistics."""
-    rows = [{**r, "n": 1, "epochs": len(r["epochs"]), "dead_fraction": last_epoch(r).get("dead_fraction"),
-             **_layer_columns(last_epoch(r))} for r in doc["results"]]
-    layers = dict.fromkeys(k for r in doc["results"] for k in _layer_columns(last_epoch(r)))
+    columns = [_layer_columns(last_epoch(r)) for r in doc["results"]]
+    rows = [{**r, "n": 1, "epochs": len(r["epochs"]), "dead_fraction": last_epoch(r).get("dead_fraction"), **c}
+            for r, c in zip(doc["results"], columns, strict=True)]
+    layers = dict.fromkeys(k for c in columns for k in c)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=[*TASK_FIELDS, *layers, *STATISTICS_FIELDS], lineterminator="\n",
                             extrasaction="ignore")

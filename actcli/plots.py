@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .stats import finite_mean
+
 # The article's figures: light lines on a dark grey ground.
 DARK_STYLE = {"figure.facecolor": "#1f2125", "axes.facecolor": "#1f2125", "savefig.facecolor": "#1f2125",
               "axes.edgecolor": "#9aa0a6", "grid.color": "#3c4043"}
@@ -77,6 +79,11 @@ LEARNED_ABOVE = 0.2
 REFERENCE = {"color": "0.35", "linestyle": ":", "linewidth": 1.2}
 
 
+def _layers(results: Sequence[dict], field: str) -> list[str]:
+    """The layers a per-layer field of the epochs names ('grad_norms', 'activations'), in network order."""
+    return list(dict.fromkeys(k for r in results for e in r["epochs"] for k in e.get(field, {})))
+
+
 def _by_activation(results: Sequence[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {}
     for r in results:
@@ -126,12 +133,14 @@ def _seeds_note(groups: dict) -> str:
     return "; mean over seeds, band: lowest to highest" if any(len(g) > 1 for g in groups.values()) else ""
 
 
+def final_val_accuracy(runs: Sequence[dict]) -> float:
+    """The last epoch's validation accuracy, the mean over the seeds that have a finite one (else nan)."""
+    return finite_mean(r["epochs"][-1]["val_accuracy"] for r in runs if r["epochs"])
+
+
 def failed_to_learn(runs: Sequence[dict]) -> bool:
-    """The activation's final validation accuracy, the mean over its seeds, is below LEARNED_ABOVE
-    (or every seed diverged)."""
-    finals = [r["epochs"][-1]["val_accuracy"] for r in runs if r["epochs"]]
-    finals = [a for a in finals if a is not None and np.isfinite(a)]
-    return not finals or float(np.mean(finals)) < LEARNED_ABOVE
+    """Its final validation accuracy is below LEARNED_ABOVE, or no seed has one (all diverged)."""
+    return not final_val_accuracy(runs) >= LEARNED_ABOVE
 
 
 def _limits(arrays: list[np.ndarray], pad: float = 0.06) -> tuple[float, float] | None:
@@ -174,7 +183,7 @@ def curves_figure(results: Sequence[dict]):
         _epoch_axis(ax, longest)
     handles = [Line2D([], [], linewidth=1.8, **style[n],
                       label=n + (f" ({len(groups[n])} seeds)" if len(groups[n]) > 1 else "")
-                      + (f": failed to learn (val {100 * _final(groups[n]):.1f}%), off the scale"
+                      + (f": failed to learn (val {100 * final_val_accuracy(groups[n]):.1f}%), off the scale"
                          if n in failed and len(failed) < len(groups) else ""))
                for n in groups]
     handles += [Line2D([], [], color="0.3", linestyle="--", label="training"),
@@ -182,13 +191,6 @@ def curves_figure(results: Sequence[dict]):
     fig.legend(handles=handles, loc="outside right center", frameon=False,
                title=("activation" + _seeds_note(groups)).replace("; ", "\n"))
     return fig
-
-
-def _final(runs: Sequence[dict]) -> float:
-    finals = [r["epochs"][-1]["val_accuracy"] for r in runs if r["epochs"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(np.nanmean(np.array(finals, dtype=float))) if finals else float("nan")
 
 
 def _grid(n: int, ncols: int = 3, width: float = 4.0, height: float = 3.2, **share):
@@ -219,7 +221,7 @@ def gradients_figure(results: Sequence[dict]):
     from matplotlib.lines import Line2D
 
     groups = _by_activation(results)
-    layers = list(dict.fromkeys(k for r in results for e in r["epochs"] for k in e.get("grad_norms", {})))
+    layers = _layers(results, "grad_norms")
     if not layers:
         return None
     shades = colormaps["viridis"](np.linspace(0.0, 0.8, max(len(layers), 1)))
@@ -256,7 +258,7 @@ def activations_figure(results: Sequence[dict]):
 
     groups = _by_activation(results)
     style = _style_of(list(groups))
-    layers = list(dict.fromkeys(k for r in results for e in r["epochs"] for k in e.get("activations", {})))
+    layers = _layers(results, "activations")
     if not layers:
         return None
     fig, axes = _grid(2 * len(layers), ncols=max(len(layers), 1), width=4.0, height=3.0, sharex=True)

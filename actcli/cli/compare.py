@@ -307,10 +307,8 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     if ray_address is not None:
         from ..executors import import_ray
 
-        try:
+        with options_for("ray"):
             import_ray()                            # the one-line error before any work
-        except UsageProblem as exc:
-            raise click.BadParameter(str(exc), param_hint=["--ray"]) from exc
     execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                      gpus_per_task=gpus_per_task)
     report = Reporter(quiet, out)
