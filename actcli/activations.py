@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .errors import ParameterError, UnknownActivationError
+from .numerics import SOFTPLUS_EXACT_THRESHOLD, Phi, dsigmoid, phi, sech2, sigmoid, softplus
 
 # SELU's fixed point constants (Klambauer et al. 2017), exact to double precision.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -26,50 +27,8 @@ SELU_LAMBDA = 1.0507009873554804934193349852946
 
 GELU_TANH_C = 0.044715
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-SOFTPLUS_EXACT_THRESHOLD = 40.0  # torch's softplus is x itself above this: exact in float64 (see the entry)
 
 Array = np.ndarray
-
-
-# ---------------------------------------------------------------------------------------------
-# Stable building blocks
-# ---------------------------------------------------------------------------------------------
-
-def _sigmoid(x: Array) -> Array:
-    """σ(x) = 1/(1 + e⁻ˣ), from z = e^(−|x|) ≤ 1 so that nothing overflows."""
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
-
-
-def _dsigmoid(x: Array) -> Array:
-    """σ′(x) = z/(1 + z)² with z = e^(−|x|): exact in the tails, where σ(1 − σ) would cancel."""
-    z = np.exp(-np.abs(x))
-    return z / (1.0 + z) ** 2
-
-
-def _sech2(x: Array) -> Array:
-    """sech²(x) = 4z/(1 + z)² with z = e^(−2|x|) (1 − tanh² loses everything past |x| ≈ 19)."""
-    z = np.exp(-2.0 * np.abs(x))
-    return 4.0 * z / (1.0 + z) ** 2
-
-
-def _softplus(x: Array) -> Array:
-    """ln(1 + eˣ) = max(x, 0) + ln(1 + e^(−|x|))."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-_erfc = np.frompyfunc(math.erfc, 1, 1)
-
-
-def _Phi(x: Array) -> Array:
-    """Standard normal CDF Φ(x) = ½·erfc(−x/√2); erfc keeps the lower tail accurate."""
-    return 0.5 * np.asarray(_erfc(-x / math.sqrt(2.0)), dtype=np.float64)
-
-
-def _phi(x: Array) -> Array:
-    """Standard normal density φ(x) = e^(−x²/2)/√(2π); x² may overflow to inf, and e^(−inf) = 0 is right."""
-    with np.errstate(over="ignore"):
-        return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 def _negative_part_exp(x: Array) -> Array:
@@ -82,7 +41,7 @@ def _negative_part_exp(x: Array) -> Array:
 # ---------------------------------------------------------------------------------------------
 
 def _tanh(x): return np.tanh(x)
-def _dtanh(x): return _sech2(x)
+def _dtanh(x): return sech2(x)
 
 
 def _relu(x): return np.maximum(x, 0.0)
@@ -101,8 +60,8 @@ def _selu(x, alpha, lam): return lam * _elu(x, alpha)
 def _dselu(x, alpha, lam): return lam * _delu(x, alpha)
 
 
-def _gelu(x): return x * _Phi(x)
-def _dgelu(x): return _Phi(x) + x * _phi(x)
+def _gelu(x): return x * Phi(x)
+def _dgelu(x): return Phi(x) + x * phi(x)
 
 
 def _gelu_u(x):
@@ -112,25 +71,25 @@ def _gelu_u(x):
         return SQRT_2_OVER_PI * (x + GELU_TANH_C * x ** 3)
 
 
-def _gelu_tanh(x): return x * _sigmoid(2.0 * _gelu_u(x))
+def _gelu_tanh(x): return x * sigmoid(2.0 * _gelu_u(x))
 
 
 def _dgelu_tanh(x):
     u = _gelu_u(x)
-    ds = _dsigmoid(2.0 * u)
+    ds = dsigmoid(2.0 * u)
     with np.errstate(over="ignore", invalid="ignore"):
         du = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_C * x * x)
         # where σ′(2u) has underflowed to 0 (|x| ≳ 10) the second term is 0, even if du overflowed
         second = np.where(ds == 0, 0.0, x * 2.0 * ds * du)
-    return _sigmoid(2.0 * u) + second
+    return sigmoid(2.0 * u) + second
 
 
-def _silu(x): return x * _sigmoid(x)
-def _dsilu(x): return _sigmoid(x) + x * _dsigmoid(x)
+def _silu(x): return x * sigmoid(x)
+def _dsilu(x): return sigmoid(x) + x * dsigmoid(x)
 
 
-def _mish(x): return x * np.tanh(_softplus(x))
-def _dmish(x): return np.tanh(_softplus(x)) + x * _sech2(_softplus(x)) * _sigmoid(x)
+def _mish(x): return x * np.tanh(softplus(x))
+def _dmish(x): return np.tanh(softplus(x)) + x * sech2(softplus(x)) * sigmoid(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +203,7 @@ def _selu_torch_kwargs(p: Mapping[str, float]) -> dict:
 _ALPHA = "slope of the negative side"
 _ENTRIES = (
     Activation(
-        name="sigmoid", title="Logistic sigmoid", symbol="σ", f_=_sigmoid, df_=_dsigmoid,
+        name="sigmoid", title="Logistic sigmoid", symbol="σ", f_=sigmoid, df_=dsigmoid,
         formula="σ(x) = 1 / (1 + e⁻ˣ)", derivative_formula="σ′(x) = σ(x)·(1 − σ(x))",
         latex=r"\sigma(x) = \frac{1}{1 + e^{-x}}",
         latex_derivative=r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))",
@@ -361,7 +320,7 @@ _ENTRIES = (
         torch_name="Mish",
     ),
     Activation(
-        name="softplus", title="Softplus", symbol="softplus", f_=_softplus, df_=_sigmoid,
+        name="softplus", title="Softplus", symbol="softplus", f_=softplus, df_=sigmoid,
         formula="softplus(x) = ln(1 + eˣ)", derivative_formula="softplus′(x) = σ(x)",
         latex=r"\mathrm{softplus}(x) = \ln(1 + e^{x})",
         latex_derivative=r"\mathrm{softplus}'(x) = \sigma(x)",
@@ -404,40 +363,6 @@ def get(name: str) -> Activation:
     close = difflib.get_close_matches(key, [*NAMES, *ALIASES], n=1, cutoff=0.5)
     suggestions = [ALIASES.get(c, c) for c in close]
     raise UnknownActivationError(name, suggestions, list(NAMES))
-
-
-def resolve(text: str, definitions: Mapping[str, str] | None = None) -> Activation:
-    """A registry name, a name given to a formula in `definitions` ({name: formula}), or a formula
-    in x itself ("x*tanh(softplus(x))"). Registry names never load sympy."""
-    definitions = definitions or {}
-    key = text.strip()
-    if key in definitions:
-        from .formula import from_formula
-
-        return from_formula(definitions[key], name=key)
-    try:
-        return get(key)
-    except UnknownActivationError:
-        from .formula import from_formula, looks_like_formula
-
-        if not looks_like_formula(key):
-            raise
-        return from_formula(key)
-
-
-def split_top_level(text: str, sep: str = ",") -> list[str]:
-    """`text` split at the `sep`s outside brackets: 'relu,max(0.1*x, x)' → ['relu', 'max(0.1*x, x)']."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
 
 
 def max_approximation_error(approx: Activation, lo: float = -10.0, hi: float = 10.0,

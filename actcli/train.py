@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import activations
+from . import lookup
 from .config import Config
 from .data import Split
 from .errors import ParameterError
@@ -277,7 +277,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
     seed and config give the same numbers, whatever ran before in the process. `cfg` must be resolved
     (see `resolve`)."""
     device, precision = cfg.device, cfg.precision
-    act = activations.resolve(name, cfg.definitions)
+    act = lookup.resolve(name, cfg.definitions)
     if device == "cuda":
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks

@@ -8,20 +8,18 @@ import sys
 import tempfile
 
 from actcli import experiment
-from actcli.config import Config
 
 
 def main() -> None:
-    cfg = Config(dataset="mnist-sample", epochs=1, limit=600, device="cpu")     # a quick run
-    split, dataset = experiment.load_data(cfg)
+    # the same function `actcli compare` calls: names or formulas, seeds, and any Config field
+    planned = experiment.prepare(["relu", "sigmoid"], seeds=[0, 1, 2],
+                                 dataset="mnist-sample", epochs=1, limit=600, device="cpu",   # a quick run
+                                 execution=experiment.Execution(jobs="auto"))   # one worker process per core
     out = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="actcli-")
-    folder = experiment.RunFolder.open(out, experiment.header(cfg, dataset))
-    # worker processes, one per core; jobs=1 would train in this process
-    outcome = experiment.run(experiment.plan(["relu", "sigmoid"], seeds=[0, 1, 2]), folder, split, cfg,
-                             execution=experiment.Execution(jobs="auto"))
+    folder, outcome = planned.run(out)
     print(f"{len(outcome.ran)} tasks trained, {len(outcome.skipped)} already in {out}")
 
-    doc = experiment.summarize(folder.header(), folder.results())
+    doc = planned.summarize(folder)
     for p in doc["statistics"]["activations"]:
         acc = p["test_accuracy_points"]
         line = f"{p['activation']:8} {acc['mean']:6.2f}% [{acc['ci_low']:6.2f}, {acc['ci_high']:6.2f}]"

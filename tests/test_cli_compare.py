@@ -123,7 +123,7 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--seeds", "0,1,1"], "seed 1 given twice"),
     (["--seeds", "0-2", "--seed", "1"], "not both"),
     (["--seed", "-1"], "-1"),
-    (["--activations", "relu,elu", "--baseline", "gelu"], "--baseline 'gelu' is not in --activations"),
+    (["--activations", "relu,elu", "--baseline", "gelu"], "Invalid value for '--baseline': baseline 'gelu' is not among the activations (relu, elu)"),
     (["--baseline", "gelo"], "did you mean 'gelu'?"),
     (["--lr", "nan"], "nan is not a finite number"),
     (["--lr", "inf"], "inf is not a finite number"),

@@ -144,7 +144,7 @@ def test_properties_are_computed_not_guessed(invoke):
 
 
 def test_what_sympy_cannot_decide_is_unknown(invoke, monkeypatch):
-    from actcli import formula
+    from actcli.formula import activation as formula
     from actcli.activations import Properties
 
     monkeypatch.setattr(formula, "_analysed", lambda text: Properties("unknown", None, None, None, "unknown"))

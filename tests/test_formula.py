@@ -19,6 +19,8 @@ torch = pytest.importorskip("torch")
 
 from actcli import activations as A  # noqa: E402
 from actcli import formula as F  # noqa: E402
+from actcli.formula import differentiate  # noqa: E402
+from actcli.formula.timelimit import TooSlow, time_limited  # noqa: E402
 from actcli.derive import derive  # noqa: E402
 from actcli.errors import ParameterError, UsageProblem  # noqa: E402
 
@@ -131,7 +133,7 @@ FORMULAS = st.recursive(LEAVES, _grow, max_leaves=6).filter(lambda s: "x" in s)
 def test_closed_form_derivative_is_autograd_through_the_module(text, points):
     # simplify only shortens f′ (and is checked against the plain f′ when it does); a short leash
     # keeps the examples fast
-    with mock.patch.object(F, "SIMPLIFY_SECONDS", 0.25):
+    with mock.patch.object(differentiate, "SIMPLIFY_SECONDS", 0.25):
         try:
             act = F.from_formula(text)
         except F.FormulaError as e:
@@ -270,18 +272,18 @@ def test_the_time_limit_survives_a_swallowed_alarm():
             try:
                 while True:
                     pass
-            except F._TooSlow:
+            except TooSlow:
                 caught += 1
                 if caught == 2:
                     raise
 
     handler = signal.getsignal(signal.SIGALRM)
     start = time.perf_counter()
-    with pytest.raises(F._TooSlow):
-        F._bounded(stubborn, 0.1)
+    with pytest.raises(TooSlow):
+        time_limited(stubborn, 0.1)
     assert time.perf_counter() - start < 1.0
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) == handler
-    assert F._bounded(lambda: 42, 0.1) == 42
+    assert time_limited(lambda: 42, 0.1) == 42
 
 
 def test_a_derivative_sympy_cannot_write_is_refused():

@@ -1,69 +1,16 @@
-"""The `actcli` command group. Commands live beside this file, one module per family.
+"""The command line: the `actcli` group (group.py) and its commands, one module per family.
 
-Every error the user can cause ends as one line on stderr: `Error: …`, exit 2 for usage errors
-and 1 for the rest (a file that cannot be read or written among them). The core raises typed errors
-(actcli.errors); they are translated here.
+    group       the click group; every error becomes one line on stderr and an exit code
+    _common     parameter types, --json, output helpers shared by the commands
+    functions   list, plot, derive
+    gradients   chain, clip
+    compare     compare, report
+
+Each command module registers its commands on the group when imported; this package imports them all.
 """
 
-from __future__ import annotations
-
-import sys
-
-import click
-
-from ..errors import ActcliError, UsageProblem
-
-# click ≥ 8.2 raises this for a group called without a command; older clicks print the help themselves.
-NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
-
-
-class ActcliGroup(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except UsageProblem as exc:
-            raise click.UsageError(str(exc)) from exc
-        except ActcliError as exc:
-            raise click.ClickException(str(exc)) from exc
-        except OSError as exc:       # a file that cannot be read or written: its name and the reason
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except NO_ARGS_IS_HELP as exc:  # plain `actcli`: the help, as for --help
-            click.echo(exc.format_message())
-            sys.exit(0)
-        except click.ClickException as exc:
-            # One line, not click's usage block: the message already says what is wrong.
-            click.echo(f"Error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted.", err=True)
-            sys.exit(130)
-        sys.exit(code if isinstance(code, int) else 0)
-
-
-@click.group("actcli", cls=ActcliGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                                 "max_content_width": 100})
-@click.version_option(None, "-V", "--version", package_name="actcli", prog_name="actcli")
-def cli() -> None:
-    """A laboratory for neural-network activation functions.
-
-    Plot and derive them, watch gradients vanish or explode in Nielsen's chain, clip them, and
-    train the article's MNIST CNN once per activation.
-
-    \b
-    Example:
-      actcli list
-      actcli derive gelu --check
-    """
-
-
-from . import compare, functions, gradients  # noqa: E402  (they register their commands on `cli`)
+from . import compare, functions, gradients
+from .group import cli
 
 main = cli.main
 

@@ -9,7 +9,7 @@ from typing import Mapping
 
 import click
 
-from .. import activations
+from .. import activations, lookup
 from ..errors import ParameterError, UsageProblem
 from ..jsonout import NON_FINITE, dumps
 
@@ -23,7 +23,7 @@ class ActivationType(click.ParamType):
         if isinstance(value, activations.Activation):
             return value
         try:
-            return activations.resolve(value)
+            return lookup.resolve(value)
         except UsageProblem as exc:   # an unknown name, or a formula that is not one (FormulaError)
             self.fail(str(exc), param, ctx)
 

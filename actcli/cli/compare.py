@@ -18,7 +18,7 @@ from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
-from . import cli
+from .group import cli
 from ._common import DEFINITION, FiniteFloat, console, emit_json, exclusive, json_option, options_for
 
 
@@ -39,23 +39,12 @@ class SeedsType(click.ParamType):
 
 
 def _activations(names: str, defines) -> list:
-    """--activations (names, defined names, formulas) and then the --define'd ones, each once."""
-    from .. import activations
+    """--activations (names, defined names, formulas as text) and then the --define'd ones."""
+    from ..lookup import split_top_level
 
-    definitions = {d.name: d.source for d in defines}
-    if len(definitions) < len(defines):
+    if len({d.name for d in defines}) < len(defines):
         raise click.BadParameter("a name is defined twice", param_hint=["--define"])
-    texts = [t.strip() for t in activations.split_top_level(names) if t.strip()]
-    if not texts and not defines:
-        raise click.BadParameter("give at least one activation name", param_hint=["--activations"])
-    acts = []
-    for text in texts:
-        try:
-            acts.append(activations.resolve(text, definitions))
-        except UsageProblem as exc:
-            raise click.BadParameter(str(exc), param_hint=["--activations"]) from exc
-    acts += [d for d in defines if d.name not in {a.name for a in acts}]
-    return list({a.name: a for a in acts}.values())
+    return [t.strip() for t in split_top_level(names) if t.strip()] + list(defines)
 
 
 class JobsType(click.ParamType):
@@ -270,70 +259,40 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
     """
     exclusive({"--clip-norm": clip_norm, "--no-clip": no_clip})
     exclusive({"--seeds": seeds, "--seed": seed})
-    seeds = seeds or (DEFAULT_SEED if seed is None else seed,)
-    acts = _activations(names, defines)
-    activation_names = [a.name for a in acts]
-    # every formula travels as text, so that each worker can rebuild it; whether it may run after the
-    # max-pool is proven here, once (a time-limited proof in a busy worker could decide otherwise)
-    formulas = [a for a in acts if hasattr(a, "source")]
-    definitions = {a.name: a.source for a in formulas}
-    monotonic = tuple(a.name for a in formulas if a.properties.monotonic is True)
-    if baseline is not None:
-        from .. import activations
-
-        baseline = activations.resolve(baseline, definitions).name
-        if baseline not in activation_names:
-            raise UsageProblem(f"--baseline {baseline!r} is not in --activations ({', '.join(activation_names)})")
-    from torch import __version__ as torch_version
-
-    from .. import __version__
-    from .. import experiment
-    from .. import train as training
-    from ..config import Config
-
-    with options_for("device", "precision"):          # usage errors (no CUDA, say) before any work
-        config = training.resolve(Config(
-            dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr,
-            clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
-            clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
-            device=device, precision=precision, limit=limit, threads=threads, definitions=definitions,
-            monotonic_formulas=monotonic))
+    if gpus_per_task is not None and ray_address is None:
+        raise UsageProblem("--gpus-per-task is for --ray")
     out = Path(output or f"runs/compare-{time.strftime('%Y%m%d-%H%M%S')}")
     if out.exists() and not out.is_dir():
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
+    from .. import experiment
 
-    if gpus_per_task is not None and ray_address is None:
-        raise UsageProblem("--gpus-per-task is for --ray")
-    if ray_address is not None:
-        from ..executors import import_ray
-
-        with options_for("ray"):
-            import_ray()                            # the one-line error before any work
-    execution = experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
-                                     gpus_per_task=gpus_per_task)
+    with options_for("activations", "baseline", "device", "precision", "ray"):   # before any work
+        planned = experiment.prepare(
+            _activations(names, defines), seeds or (DEFAULT_SEED if seed is None else seed,),
+            baseline=baseline, definitions={d.name: d.source for d in defines},
+            execution=experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
+                                           gpus_per_task=gpus_per_task),
+            dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, device=device, precision=precision,
+            clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
+            clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
+            limit=limit, threads=threads)
     report = Reporter(quiet, out)
-    if config.precision == "bf16" and not training.native_bf16(config.device):
-        report.notice(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
-    tasks = experiment.plan(activation_names, seeds)
+    for note in planned.notes:
+        report.notice(note)
     try:
-        split, info = experiment.load_data(config, data_dir, offline=True if offline else None,
-                                           progress=report.download, notice=report.notice)
-        folder = experiment.RunFolder.open(out, experiment.header(config, info, {"actcli": __version__,
-                                                                              "torch": torch_version}))
-        outcome = experiment.run(tasks, folder, split, config, report, execution)
+        folder, outcome = planned.run(out, report, data_dir, offline=True if offline else None)
     finally:
         report.close()
-    results = {t: r for t, r in folder.results().items() if t in set(tasks)}
-    doc = experiment.summarize(folder.header(), results, baseline)
+    doc = planned.summarize(folder)
     _finish(doc, out, as_json, {"run": {**outcome.to_dict(), "output": str(out)}})
     if not as_json:
-        click.echo(f"{'interrupted: kept' if outcome.interrupted else 'wrote'} {len(results)} of "
-                   f"{len(tasks)} tasks to {out}/")
+        click.echo(f"{'interrupted: kept' if outcome.interrupted else 'wrote'} {len(doc['results'])} of "
+                   f"{len(planned.tasks)} tasks to {out}/")
     if outcome.interrupted:
         sys.exit(130)
     if outcome.failed:
         first = next(iter(outcome.failed.items()))
-        raise click.ClickException(f"{len(outcome.failed)} of {len(tasks)} tasks failed, the first "
+        raise click.ClickException(f"{len(outcome.failed)} of {len(planned.tasks)} tasks failed, the first "
                                    f"{first[0].key}: {first[1]} (the others were saved)")
 
 

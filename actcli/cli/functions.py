@@ -7,7 +7,7 @@ import click
 from .. import activations
 from ..derive import DEFAULT_POINTS, TOLERANCE, derive as derive_core
 from ..files import atomic_write, safe_stem
-from . import cli
+from .group import cli
 from ._common import ACTIVATION, FLOATS, FiniteFloat, console, emit_json, json_option, options_for, writable_file
 
 FIGURE_FORMATS = ("png", "svg", "pdf")

@@ -10,7 +10,7 @@ import numpy as np
 from ..chain import MAX_LAYERS, MAX_STEPS, Chain, descend, run
 from ..clipping import clip as clip_core
 from ..errors import UsageProblem
-from . import cli
+from .group import cli
 from ._common import ACTIVATION, FLOATS, FiniteFloat, console, emit_json, exclusive, json_option, options_for
 
 
