@@ -15,6 +15,13 @@ DEFAULT_SEED = 0
 MAX_SEED = 2**64 - 1
 # The most torch threads a task may ask for (a sanity bound: more threads than this are no use to one task).
 MAX_THREADS = 256
+# The deep MLP's shape when none is given, and the bounds of --depth and --width.
+DEFAULT_MLP_DEPTH = 8
+DEFAULT_MLP_WIDTH = 256
+MAX_DEPTH = 1000
+MAX_WIDTH = 16_384
+# The weight initialisations a network can start from (actcli.initialisation says what each is).
+INITS = ("auto", "glorot", "he", "lecun", "critical")
 # Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
 DEFAULT_JOBS = "auto"
 
@@ -22,6 +29,13 @@ DEFAULT_JOBS = "auto"
 @dataclass(frozen=True)
 class Config:
     dataset: str = "mnist"
+    # 'cnn' (the article's), 'mlp' (depth is a task axis), or your own 'FILE.py:FUNCTION' /
+    # 'package.module:FUNCTION' (actcli.usermodel), recorded with `model_hash`, its file's sha256
+    model: str = "cnn"
+    width: int | None = None      # the MLP's units per hidden layer (DEFAULT_MLP_WIDTH there); None elsewhere
+    dropout: float | None = None  # the MLP's dropout after each hidden layer (0 there: see the README); None elsewhere
+    init: str = "auto"            # the weights' scheme (actcli.initialisation); 'auto' is the article's
+    model_hash: str | None = None
     epochs: int = 5               # passes over the training images
     batch_size: int = 128         # the article's
     lr: float = 1e-3              # Adam, the article's (Keras' default)

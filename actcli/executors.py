@@ -74,7 +74,7 @@ def _attempt(task, on_device, cfg: Config, progress) -> tuple[str, object]:
     from . import train
 
     try:
-        return "finished", train.train(task.activation, on_device, cfg, task.seed, progress).to_dict()
+        return "finished", train.train(task.activation, on_device, cfg, task.seed, progress, task.depth).to_dict()
     except Exception as exc:
         return "failed", _error(exc)
 

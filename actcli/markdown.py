@@ -29,27 +29,43 @@ def describe_run(doc: dict) -> str:
     """One line: the dataset, its split and the config the tasks trained with."""
     d, c = doc["dataset"], doc["config"]
     clip = "no clipping" if c["clip"] == "none" else f"clip {c['clip']} {c['clip_threshold']:g}"
+    model = c.get("model", "cnn")
+    network = ("" if model == "cnn" else
+               f"MLP of width {c['width']}, dropout {c['dropout']:g}; " if model == "mlp" else f"model `{model}`; ")
     return (f"**{d['name']}** ({d['source']}): train {d['train']:,}, val {d['val']:,}, test {d['test']:,}; "
-            f"{c['epochs']} epochs, batch {c['batch_size']}, Adam {c['lr']:g}, {clip}, "
+            f"{network}{c['epochs']} epochs, batch {c['batch_size']}, Adam {c['lr']:g}, {clip}, "
             f"{c['device']} {c['precision']}"
             + (f", {c['threads']} thread{'s' * (c['threads'] != 1)} per task" if c.get("threads") else ""))
 
 
+def _by_depth(doc: dict) -> bool:
+    return "baselines" in doc["statistics"]
+
+
+def _depth_cell(p: dict) -> str:
+    return f"{p['depth']} | " if "depth" in p else ""
+
+
+def _first_layer(doc: dict) -> str:
+    return next((k for p in doc["statistics"]["activations"] for k in p["means"]["grad_norms"]), "conv1")
+
+
 def statistics_table(doc: dict) -> str:
-    """Per activation: mean test accuracy with its 95% interval, and the paired verdict."""
-    st = doc["statistics"]
-    lines = [f"| activation | seeds | test accuracy, % [95% CI] | test loss [95% CI] | Δ vs {st['baseline']}, "
-             "points [95% CI] | verdict | ‖∇W‖ conv1 | dead units | img/s |",
-             "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+    """Per activation (and depth): mean test accuracy with its 95% interval, and the paired verdict."""
+    st, deep = doc["statistics"], _by_depth(doc)
+    against = st["baseline"] or "the best at its depth"
+    lines = [("| depth " if deep else "") + f"| activation | seeds | test accuracy, % [95% CI] | test loss [95% CI] | "
+             f"Δ vs {against}, points [95% CI] | verdict | ‖∇W‖ {_first_layer(doc)} | dead units | img/s |",
+             ("| ---: " if deep else "") + "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
     for p in st["activations"]:
         n, m, diff = len(p["seeds"]), p["means"], p["vs_baseline"]
         verdict = "baseline" if diff is None else diff["verdict"]
         if p["diverged"]:
             verdict += f"; diverged in {p['diverged']} of {n}"
         lines.append(
-            f"| {p['activation']} | {n} | {_interval(p['test_accuracy_points'])} | "
+            f"| {_depth_cell(p)}{p['activation']} | {n} | {_interval(p['test_accuracy_points'])} | "
             f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {verdict} | "
-            f"{_cell(m['grad_norms'].get('conv1'), '.2g')} | "
+            f"{_cell(m['grad_norms'].get(_first_layer(doc)), '.2g')} | "
             f"{_percent(m['dead_fraction'])} | "
             f"{_cell(m['images_per_second'], ',.0f')} |")
     return "\n".join(lines)
@@ -58,23 +74,49 @@ def statistics_table(doc: dict) -> str:
 def seeds_table(doc: dict) -> str:
     """Test accuracy of every task: one row per activation, one column per seed."""
     seeds = sorted({r["seed"] for r in doc["results"]})
-    acc = {(r["activation"], r["seed"]): r["test_accuracy"] for r in doc["results"]}
-    lines = ["| activation | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-             "| --- |" + " ---: |" * len(seeds)]
+    acc = {(r["activation"], r.get("depth"), r["seed"]): r["test_accuracy"] for r in doc["results"]}
+    deep = _by_depth(doc)
+    lines = [("| depth " if deep else "") + "| activation | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+             ("| ---: " if deep else "") + "| --- |" + " ---: |" * len(seeds)]
     for p in doc["statistics"]["activations"]:
-        a = p["activation"]
-        lines.append(f"| {a} | " + " | ".join(_cell(100 * acc[(a, s)], ".2f") if (a, s) in acc else "—"
-                                              for s in seeds) + " |")
+        key = (p["activation"], p.get("depth"))
+        lines.append(f"| {_depth_cell(p)}{p['activation']} | "
+                     + " | ".join(_cell(100 * acc[(*key, s)], ".2f") if (*key, s) in acc else "—" for s in seeds)
+                     + " |")
     return "\n".join(lines)
+
+
+# More layers than this, or depth as an axis: the layer tables show the first, middle and last layer.
+MOST_LAYERS_AS_COLUMNS = 6
+
+
+def _deep(doc: dict, field: str) -> bool:
+    per = doc["statistics"]["activations"]
+    return _by_depth(doc) or len({k for p in per for k in p["means"][field]}) > MOST_LAYERS_AS_COLUMNS
+
+
+def _first_middle_last(layers: list) -> list:
+    return list(dict.fromkeys([layers[0], layers[(len(layers) - 1) // 2], layers[-1]])) if layers else []
 
 
 def gradients_table(doc: dict) -> str:
     """Per activation, each weight layer's mean ‖∂L/∂W‖₂ in the last epoch (mean over seeds), and the
-    first layer's over the last's: how much smaller the gradient is at the input end."""
+    first layer's over the last's: how much smaller the gradient is at the input end. In a deep network,
+    the first, middle and last layers."""
     per = doc["statistics"]["activations"]
     layers = list(dict.fromkeys(k for p in per for k in p["means"]["grad_norms"]))
     if not layers:
         return ""
+    if _deep(doc, "grad_norms"):
+        lines = [("| depth " if _by_depth(doc) else "") + "| activation | first layer | middle layer | last layer "
+                 "| first / last |", ("| ---: " if _by_depth(doc) else "") + "| --- | ---: | ---: | ---: | ---: |"]
+        for p in per:
+            g = p["means"]["grad_norms"]
+            picked = _first_middle_last(list(g))
+            cells = [f"{_cell(g[k], '.2g')} ({k})" for k in picked] + ["—"] * (3 - len(picked))
+            ratio = g[picked[0]] / g[picked[-1]] if picked and g[picked[-1]] else math.nan
+            lines.append(f"| {_depth_cell(p)}{p['activation']} | " + " | ".join(cells) + f" | {_cell(ratio, '.2g')} |")
+        return "\n".join(lines)
     first, last = layers[0], layers[-1]
     lines = ["| activation | " + " | ".join(f"‖∇W‖ {layer}" for layer in layers) + f" | {first} / {last} |",
              "| --- |" + " ---: |" * (len(layers) + 1)]
@@ -88,11 +130,26 @@ def gradients_table(doc: dict) -> str:
 
 def activations_table(doc: dict) -> str:
     """Per activation and activation layer, the mean and standard deviation of its output on the probe
-    batch, at initialisation → in the last epoch, and its dead units in the last epoch (means over seeds)."""
+    batch, at initialisation → in the last epoch, and its dead units in the last epoch (means over seeds).
+    In a deep network, the first, middle and last activation layers."""
     per = doc["statistics"]["activations"]
     layers = list(dict.fromkeys(k for p in per for k in p["means"]["activations"]))
     if not layers:
         return ""
+    if _deep(doc, "activations"):
+        head = ("| depth " if _by_depth(doc) else "") + "| activation | " + " | ".join(
+            f"{where} {what}" for where in ("first", "middle", "last") for what in ("std", "dead")) + " |"
+        lines = [head, ("| ---: " if _by_depth(doc) else "") + "| --- |" + " ---: |" * 6]
+        for p in per:
+            now, init = p["means"]["activations"], p["means"].get("activations_at_init", {})
+            cells = []
+            for k in _first_middle_last(list(now)):
+                before, after = init.get(k, {}).get("std"), _cell(now[k].get("std"), ".2f")
+                cells += [f"{after} ({k})" if before is None else f"{_cell(before, '.2f')} → {after} ({k})",
+                          _percent(now[k].get("dead_fraction"))]
+            lines.append(f"| {_depth_cell(p)}{p['activation']} | " + " | ".join(cells + ["—"] * (6 - len(cells)))
+                         + " |")
+        return "\n".join(lines)
     lines = ["| activation | " + " | ".join(f"f({layer}) {what}" for layer in layers
                                            for what in ("mean", "std", "dead")) + " |",
              "| --- |" + " ---: |" * (3 * len(layers))]
@@ -143,13 +200,19 @@ def inside_the_network(doc: dict) -> str:
         acts, ""])
 
 
+def _depths_text(doc: dict) -> str:
+    depths = list(dict.fromkeys(p["depth"] for p in doc["statistics"]["activations"] if "depth" in p))
+    return f"depths {', '.join(map(str, depths))} × " if depths else ""
+
+
 def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
     """report.md: what was run, the statistics, every seed's accuracy, the figures, the layers, the config."""
     seeds = sorted({r["seed"] for r in doc["results"]})
     parts = [
         "# actcli compare: report", "",
         describe_run(doc), "",
-        f"{len(doc['results'])} tasks: {len(doc['statistics']['activations'])} activations × seeds "
+        f"{len(doc['results'])} tasks: {len({p['activation'] for p in doc['statistics']['activations']})} "
+        f"activations × {_depths_text(doc)}seeds "
         f"{', '.join(map(str, seeds))}. Test accuracy is in points (percent); intervals are 95% Student-t "
         "intervals over seeds; Δ is the difference to the baseline paired by seed (the same seed gives every "
         "activation the same batch order). 'Not distinguishable' means the interval of Δ contains 0.", "",

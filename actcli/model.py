@@ -14,29 +14,20 @@ its mask from random bytes (ByteDropout).
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .activations import SELU_ALPHA, SELU_LAMBDA, Activation
+from .initialisation import initialise, lecun_normal_  # noqa: F401  (lecun_normal_: re-exported)
+
+__all__ = ["ACTIVATION_LAYERS", "WEIGHT_LAYERS", "ArticleCNN", "ByteDropout", "lecun_normal_"]
 
 # The layers with weights, input to output, and those whose output goes through the activation: the
 # names under which results hold per-layer numbers.
 WEIGHT_LAYERS = ("conv1", "conv2", "fc1", "fc2")
 ACTIVATION_LAYERS = ("conv1", "conv2", "fc1")
-
-# Keras' truncated normal: a normal cut at ±2σ has std 0.8796…σ, so Keras widens σ by this much.
-TRUNCATED_NORMAL_STD = 0.87962566103423978
-
-
-def lecun_normal_(weight: torch.Tensor) -> torch.Tensor:
-    """Keras' `lecun_normal`: truncated normal with std √(1/fan_in), cut at ±2 std."""
-    fan_in = weight[0].numel()
-    s = math.sqrt(1.0 / fan_in) / TRUNCATED_NORMAL_STD
-    return nn.init.trunc_normal_(weight, std=s, a=-2 * s, b=2 * s)
-
 
 class ByteDropout(nn.Module):
     """Dropout whose mask comes from random bytes: keep a unit where its byte ≥ p·256.
@@ -44,12 +35,14 @@ class ByteDropout(nn.Module):
     Plain (inverted) dropout: x·keep/(1 − p). With `alpha` it is AlphaDropout for SELU: dropped
     units are set to α′ = −λα, then a·x + b with a = ((1 − p)(1 + p·α′²))^−½ and b = −a·α′·p, which
     keeps mean 0 and variance 1. The same maths as nn.Dropout / nn.AlphaDropout for p a multiple of
-    1/256 (0.25 and 0.5 are), with a far cheaper mask than torch's Bernoulli sampler on CPU."""
+    1/256 (0.25 and 0.5 are), with a far cheaper mask than torch's Bernoulli sampler on CPU; any
+    other p is rounded to the nearest multiple of 1/256 (0.1 drops 26/256 = 0.1016), mask and scale alike."""
 
     def __init__(self, p: float, alpha: bool = False):
         super().__init__()
-        self.p, self.alpha = p, alpha
         self.threshold = round(p * 256)
+        self.p, self.alpha = self.threshold / 256, alpha
+        p = self.p
         alpha_prime = -SELU_LAMBDA * SELU_ALPHA
         self.a = ((1 - p) * (1 + p * alpha_prime ** 2)) ** -0.5
         self.b = -self.a * alpha_prime * p
@@ -69,8 +62,10 @@ class ByteDropout(nn.Module):
 
 
 class ArticleCNN(nn.Module):
-    def __init__(self, activation: Activation, pool_first: bool | None = None):
-        """`pool_first`: run the second activation after the max-pool (None: where it commutes with max)."""
+    def __init__(self, activation: Activation, pool_first: bool | None = None, init: str = "auto",
+                 sigma_w2: float | None = None):
+        """`pool_first`: run the second activation after the max-pool (None: where it commutes with max);
+        `init`: the weights' scheme (actcli.initialisation; 'auto' is the article's)."""
         super().__init__()
         selu = activation.self_normalising
         self.pool_first = activation.commutes_with_max if pool_first is None else pool_first
@@ -83,10 +78,7 @@ class ArticleCNN(nn.Module):
         self.act3 = activation.torch_module(inplace=True)
         self.drop2 = ByteDropout(0.5, alpha=selu)
         self.fc2 = nn.Linear(128, 10)
-        init_weight = lecun_normal_ if selu else nn.init.xavier_uniform_
-        for layer in (self.conv1, self.conv2, self.fc1, self.fc2):
-            init_weight(layer.weight)
-            nn.init.zeros_(layer.bias)
+        initialise(self.weight_layers.values(), activation, init, sigma_w2)
 
     @property
     def activations(self) -> dict[str, nn.Module]:

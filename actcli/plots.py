@@ -153,38 +153,52 @@ def _limits(arrays: list[np.ndarray], pad: float = 0.06) -> tuple[float, float] 
     return lo - margin, hi + margin
 
 
+def depths_of(results: Sequence[dict]) -> list:
+    """The depths the results were trained at, in order ([None] for a network of fixed depth)."""
+    return sorted({r.get("depth") for r in results}, key=lambda d: -1 if d is None else d) or [None]
+
+
 def curves_figure(results: Sequence[dict]):
-    """Accuracy and loss per epoch, training dashed and validation solid, one colour per activation.
-    Activations that failed to learn do not set the scale (it would squeeze the others into a few
-    pixels): the panels are scaled to the learners and the failures are named in the legend. None
-    without results."""
+    """Accuracy and loss per epoch, training dashed and validation solid, one colour per activation
+    (a row of panels per depth where depth is an axis). Activations that failed to learn do not set
+    the scale (it would squeeze the others into a few pixels): the panels are scaled to the learners
+    and the failures are named in the legend. None without results."""
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     if not results:
         return None
-    groups = _by_activation(results)
-    style = _style_of(list(groups))
-    failed = {n for n, runs in groups.items() if failed_to_learn(runs)}
-    fig, axes = _new_figure(2, width=5.6, height=4.4)
+    depths = depths_of(results)
+    style = _style_of(list(_by_activation(results)))
+    fig = Figure(figsize=(5.6 * 2, 4.4 * len(depths)), layout="constrained")
+    grid = fig.subplots(len(depths), 2, squeeze=False)
     longest = max((len(r["epochs"]) for r in results), default=0)
-    for ax, metric, ylabel in ((axes[0], "accuracy", "accuracy"), (axes[1], "loss", "loss (cross-entropy)")):
-        scale = []
-        for name, runs in groups.items():
-            for split, dashes in (("train", "--"), ("val", "-")):
-                x, values = _series(runs, lambda e, k=f"{split}_{metric}": e[k])
-                _draw(ax, x, values, linestyle=dashes, **style[name])
-                if name not in failed or len(failed) == len(groups):
-                    scale.append(values)
-        limits = _limits(scale)
-        if limits:
-            ax.set_ylim(*limits)
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{ylabel} per epoch")
-        _epoch_axis(ax, longest)
+    notes: dict[str, list[str]] = {}
+    for (ax_acc, ax_loss), depth in zip(grid, depths, strict=True):
+        groups = _by_activation([r for r in results if r.get("depth") == depth])
+        failed = {n for n, runs in groups.items() if failed_to_learn(runs)}
+        if len(failed) < len(groups):          # when all failed, they set the scale themselves
+            for n in failed:
+                notes.setdefault(n, []).append(f"val {100 * final_val_accuracy(groups[n]):.1f}%"
+                                               + ("" if depth is None else f" at depth {depth}"))
+        for ax, metric, ylabel in ((ax_acc, "accuracy", "accuracy"), (ax_loss, "loss", "loss (cross-entropy)")):
+            scale = []
+            for name, runs in groups.items():
+                for split, dashes in (("train", "--"), ("val", "-")):
+                    x, values = _series(runs, lambda e, k=f"{split}_{metric}": e[k])
+                    _draw(ax, x, values, linestyle=dashes, **style[name])
+                    if name not in failed or len(failed) == len(groups):
+                        scale.append(values)
+            limits = _limits(scale)
+            if limits:
+                ax.set_ylim(*limits)
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"{ylabel} per epoch" + ("" if depth is None else f", depth {depth}"))
+            _epoch_axis(ax, longest)
+    groups = _by_activation(results)
     handles = [Line2D([], [], linewidth=1.8, **style[n],
-                      label=n + (f" ({len(groups[n])} seeds)" if len(groups[n]) > 1 else "")
-                      + (f": failed to learn (val {100 * final_val_accuracy(groups[n]):.1f}%), off the scale"
-                         if n in failed and len(failed) < len(groups) else ""))
+                      label=n + (f" ({len(groups[n]) // len(depths)} seeds)" if len(groups[n]) > len(depths) else "")
+                      + (f": failed to learn ({', '.join(notes[n])}), off the scale" if n in notes else ""))
                for n in groups]
     handles += [Line2D([], [], color="0.3", linestyle="--", label="training"),
                 Line2D([], [], color="0.3", linestyle="-", label="validation")]

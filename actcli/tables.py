@@ -167,26 +167,36 @@ def compare_table(doc: dict) -> Table:
 
     dataset, st = doc["dataset"], doc["statistics"]
     seeds = sorted({r["seed"] for r in doc["results"]})
+    by_depth = "baselines" in st                     # depth is an axis: rows grouped by depth
+    first = next((k for p in st["activations"] for k in p["means"]["grad_norms"]), "conv1")
     table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
                         f"test {dataset['test']}; {_count(doc['config']['epochs'], 'epoch')}, "
                         f"{_count(len(seeds), 'seed')}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    if by_depth:
+        table.add_column("L", justify="right")      # hidden layers: a narrow column, so that 80 columns hold
     table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
-    delta = f"Δ vs {st['baseline']}"
+    delta = f"Δ vs {st['baseline']}" if st["baseline"] else "Δ vs best"
     delta = delta if len(delta) <= len("-80.80 ± 5.08") else delta.replace(" vs ", " vs\n")  # as wide as its numbers
-    for column in ("n", "test acc %", delta, "verdict", "∇ conv1", "dead"):
+    for column in ("n", "test acc %", delta, "verdict", f"∇ {first}", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
                          no_wrap=column != "verdict")       # a verdict wraps where 80 columns are tight
+    previous = None
     for p in st["activations"]:
+        if by_depth and previous is not None and p["depth"] != previous:
+            table.add_section()
+        previous = p.get("depth")
         n, dead, diff = len(p["seeds"]), p["means"]["dead_fraction"], p["vs_baseline"]
         # the n column says how many seeds: "not distinguishable" alone fits 80 columns
         verdict = "—" if diff is None else diff["verdict"].replace(f" with {diff['n']} seeds", "")
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{n}"
-        table.add_row(p["activation"], str(n), _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(p["means"]["grad_norms"].get("conv1", math.nan), 2),
+        table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"], str(n),
+                      _plus_minus(p["test_accuracy_points"]), _difference(diff),
+                      verdict, num(p["means"]["grad_norms"].get(first, math.nan), 2),
                       "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
-                     "in points, by seed, ± half its 95% interval; ∇ conv1: mean ‖∂L/∂W‖₂ of the first "
+                     "in points, by seed" + (", to the best at the same depth L (hidden layers)" if by_depth else "")
+                     + f", ± half its 95% interval; ∇ {first}: mean ‖∂L/∂W‖₂ of the first "
                      "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
                      "(every layer's numbers: report.md, --json)")
     return table

@@ -20,7 +20,7 @@ from . import lookup
 from .config import Config
 from .data import Split
 from .errors import ParameterError
-from .model import ArticleCNN
+from . import networks
 
 __all__ = ["Config", "DeviceData", "Epoch", "Result", "TrainingProgress", "resolve", "train"]
 
@@ -46,6 +46,7 @@ class Epoch:
 class Result:
     activation: str
     seed: int = 0
+    depth: int | None = None      # the network's depth where it is a task axis (the MLP)
     epochs: list[Epoch] = field(default_factory=list)
     test_loss: float = math.nan
     test_accuracy: float = math.nan
@@ -69,7 +70,8 @@ class Result:
         return max(accs) if accs else math.nan
 
     def to_dict(self) -> dict:
-        return {"activation": self.activation, "seed": self.seed, "test_accuracy": self.test_accuracy,
+        return {"activation": self.activation, "seed": self.seed,
+                **({} if self.depth is None else {"depth": self.depth}), "test_accuracy": self.test_accuracy,
                 "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
@@ -91,6 +93,7 @@ class TrainingProgress:
     loss: float
     images_per_second: float
     seconds: float                # since the epoch began
+    depth: int | None = None      # the task's depth, where it is an axis
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +171,7 @@ PROBE_IMAGES = 256
 
 
 @torch.inference_mode()
-def evaluate(model: ArticleCNN, x: torch.Tensor, y: torch.Tensor, cfg: Config, device: str,
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Config, device: str,
              precision: str) -> tuple[float, float]:
     """(mean loss, accuracy), in batches of cfg.eval_batch_size."""
     model.eval()
@@ -185,7 +188,7 @@ def evaluate(model: ArticleCNN, x: torch.Tensor, y: torch.Tensor, cfg: Config, d
 
 
 @torch.inference_mode()
-def measure_layers(model: ArticleCNN, x: torch.Tensor, device: str, precision: str) -> LayerProbe:
+def measure_layers(model: torch.nn.Module, x: torch.Tensor, device: str, precision: str) -> LayerProbe:
     """The activation layers measured on the images x (uint8), the network in eval mode."""
     model.eval()
     with LayerProbe(model) as probe, _autocast(device, precision):
@@ -202,7 +205,7 @@ class LayerProbe:
     units whose σ(z) has rounded to 1 (in bf16 from z ≈ 6.3), and it does not count a SELU unit whose
     z is exactly 0 (f′(0) = λα). `dead_fraction` is the three layers' units together."""
 
-    def __init__(self, model: ArticleCNN):
+    def __init__(self, model: torch.nn.Module):
         self.model = model
         self.inputs: dict[str, torch.Tensor] = {}
         self.outputs: dict[str, torch.Tensor] = {}
@@ -270,8 +273,9 @@ def _optimizer(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
 
 
 def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
-          on_progress: Callable[[TrainingProgress], None] | None = None) -> Result:
-    """Train one activation for cfg.epochs from `seed`; validate every epoch, test once at the end.
+          on_progress: Callable[[TrainingProgress], None] | None = None, depth: int | None = None) -> Result:
+    """Train one activation for cfg.epochs from `seed` (with cfg.model at `depth`, where the network has
+    a depth to choose); validate every epoch, test once at the end.
 
     The seed fixes the initial weights, the batch order and the dropout masks: the same activation,
     seed and config give the same numbers, whatever ran before in the process. `cfg` must be resolved
@@ -282,12 +286,12 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
         torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
     order = torch.Generator(device="cpu").manual_seed(seed)  # the same batch order for every activation
-    model = ArticleCNN(act, cfg.formula_pools_first(act.name)).to(device).to(memory_format=torch.channels_last)
+    model = networks.build(act, cfg, depth).to(device).to(memory_format=torch.channels_last)
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
     weights = [layer.weight for layer in model.weight_layers.values()]
-    result = Result(act.name, seed, device=device, precision=precision, threads=torch.get_num_threads(),
-                    pool_first=model.pool_first)
+    result = Result(act.name, seed, depth=depth, device=device, precision=precision,
+                    threads=torch.get_num_threads(), pool_first=model.pool_first)
     probe_x = data.val_x[:PROBE_IMAGES]
     result.activations_at_init = measure_layers(model, probe_x, device, precision).activations
     n, B = len(data.train_y), cfg.batch_size
@@ -319,7 +323,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
             if on_progress and ((step + 1) % cfg.log_every == 0 or step + 1 == steps):
                 seen, elapsed = min((step + 1) * B, n), time.perf_counter() - t0
                 on_progress(TrainingProgress(act.name, seed, epoch, cfg.epochs, step + 1, steps,
-                                             loss_sum.item() / seen, seen / elapsed, elapsed))
+                                             loss_sum.item() / seen, seen / elapsed, elapsed, depth))
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n   # one sync per epoch
         if device == "cuda":
             torch.cuda.synchronize()

@@ -20,9 +20,10 @@ LAYERS = [
     ("registry", ["actcli.activations"]),
     ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain",
                    "actcli.clipping"]),
-    ("training", ["actcli.idx", "actcli.data", "actcli.model", "actcli.train"]),
+    ("training", ["actcli.idx", "actcli.data", "actcli.initialisation", "actcli.model", "actcli.mlp",
+                  "actcli.usermodel", "actcli.networks", "actcli.train"]),
     ("experiment", ["actcli.experiment", "actcli.executors"]),
-    ("rendering", ["actcli.tables", "actcli.plots", "actcli.markdown"]),
+    ("rendering", ["actcli.tables", "actcli.plots", "actcli.profiles", "actcli.markdown"]),
     ("cli", ["actcli.cli", "actcli.__main__"]),
 ]
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from actcli import activations, data, train
+from actcli import activations, data, networks, train
 from actcli.model import ArticleCNN
 
 from helpers import write_mnist_like
@@ -38,7 +38,7 @@ class Watched(ArticleCNN):
 
 @pytest.fixture
 def watched(monkeypatch):
-    monkeypatch.setattr(train, "ArticleCNN", Watched)
+    monkeypatch.setattr(networks, "ArticleCNN", Watched)
     monkeypatch.setattr(Watched, "bias_conv1", None)
     return Watched
 

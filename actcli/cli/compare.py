@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_JOBS, DEFAULT_SEED, DEFAULTS, MAX_SEED, MAX_THREADS
+from ..config import DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULTS, INITS, MAX_SEED, MAX_THREADS
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
@@ -47,6 +47,21 @@ def _activations(names: str, defines) -> list:
     return [t.strip() for t in split_top_level(names) if t.strip()] + list(defines)
 
 
+class IntListType(click.ParamType):
+    """Whole numbers separated by commas: `8,16,32`."""
+
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (tuple, list)):
+            return tuple(value)
+        items = [s.strip() for s in str(value).split(",")]
+        try:
+            return tuple(int(s) for s in items)
+        except ValueError:
+            self.fail(f"{value!r}: expected whole numbers separated by commas, such as 8,16,32", param, ctx)
+
+
 class JobsType(click.ParamType):
     """`auto` or a whole number ≥ 1."""
 
@@ -74,7 +89,7 @@ class Reporter:
         self.quiet = quiet
         self.console = Console(stderr=True)
         self.bar = None
-        self.rows: dict[tuple, int] = {}     # (activation, seed) of a running task → its row
+        self.rows: dict = {}                 # a running task → its row
         self.download_row = None
         self.overall = None
         self.total = self.done = 0
@@ -114,24 +129,25 @@ class Reporter:
 
     def started(self, task, where: str) -> None:
         if self.bar is not None:
-            self.rows[(task.activation, task.seed)] = self.bar.add_task(f"{task.activation:10} seed {task.seed}",
-                                                                        total=None, info=where)
+            self.rows[task] = self.bar.add_task(_padded(task), total=None, info=where)
 
     def progress(self, p) -> None:
         if self.quiet:
             return
         info = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
-        key = (p.activation, p.seed)
+        from ..experiment import Task
+
+        key = Task(p.activation, p.seed, p.depth)
         if self.bar is not None and key in self.rows:
             steps = p.steps * p.epochs
             self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
         elif self.bar is None and p.step == p.steps:
-            self.console.print(f"{self._count()}{p.activation:10} seed {p.seed}  {info}", highlight=False)
+            self.console.print(f"{self._count()}{_padded(key)}  {info}", highlight=False)
 
     def _end(self, task) -> None:
         self.done += 1
         if self.bar is not None:
-            row = self.rows.pop((task.activation, task.seed), None)
+            row = self.rows.pop(task, None)
             if row is not None:
                 self.bar.remove_task(row)
             if self.overall is not None:
@@ -143,12 +159,18 @@ class Reporter:
     def failed(self, task, error: str) -> None:
         self._end(task)
         if not self.quiet:
-            self.console.print(f"[red]failed:[/] {task.activation} seed {task.seed}: {error}", highlight=False,
+            self.console.print(f"[red]failed:[/] {task.label}: {error}", highlight=False,
                                soft_wrap=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+def _padded(task) -> str:
+    """The task as a progress line names it, the activation padded so that the lines align."""
+    depth = "" if task.depth is None else f" depth {task.depth}"
+    return f"{task.activation:10}{depth} seed {task.seed}"
 
 
 def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = None) -> None:
@@ -160,7 +182,7 @@ def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = Non
         # the numbers first: a figure that cannot be drawn must not cost the summary
         atomic_write_text(out / "history.json", dumps(doc))
         atomic_write_text(out / "summary.csv", summary_csv(doc))
-        figures = _write_figures(out, doc["results"])
+        figures = _write_figures(out, doc["results"], doc)
         atomic_write_text(out / "report.md", report_markdown(doc, figures))
     if as_json:
         emit_json({**doc, **(extra or {})})
@@ -171,14 +193,21 @@ def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = Non
             console().print(compare_table(doc))
 
 
-def _write_figures(out: Path, results: list[dict]) -> list[str]:
-    """Draw the figures into `out`; the names of those written (not those the results have no data for)."""
-    from .. import plots
+def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> list[str]:
+    """Draw the figures into `out`; the names of those written (not those the results have no data for).
+    A deep network's layers are drawn as profiles (actcli.profiles), and with depth as an axis, test
+    accuracy against depth (from the summary `doc`) too."""
+    from .. import plots, profiles
 
+    deep = profiles.is_deep(results)
+    figures = [("curves.png", lambda: plots.curves_figure(results)),
+               ("gradients.png", lambda: (profiles.gradient_profile_figure if deep else plots.gradients_figure)(results)),
+               ("activations.png",
+                lambda: (profiles.activation_profile_figure if deep else plots.activations_figure)(results)),
+               ("depth.png", lambda: profiles.depth_figure(doc) if doc else None)]
     names = []
-    for name, draw in (("curves.png", plots.curves_figure), ("gradients.png", plots.gradients_figure),
-                       ("activations.png", plots.activations_figure)):
-        fig = draw(results)
+    for name, draw in figures:
+        fig = draw()
         if fig is None:
             continue
         atomic_write(out / name, lambda handle, fig=fig: fig.savefig(handle, format="png", dpi=120))
@@ -193,6 +222,19 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
 @click.option("--define", "defines", type=DEFINITION, multiple=True, metavar="NAME=FORMULA",
               help="A formula activation with a name, such as swish17=x*sigmoid(1.702*x); repeatable. "
                    "It is trained too, after --activations.")
+@click.option("--model", default=DEFAULTS.model, show_default=True, metavar="cnn|mlp|FILE.py:FUNCTION",
+              help="The network: the article's CNN; a deep MLP (--depth, --width, --dropout); or your own, "
+                   "FILE.py:FUNCTION or package.module:FUNCTION called as FUNCTION(activation) (see the README).")
+@click.option("--depth", "depths", type=IntListType(), metavar="N[,N…]",
+              help=f"With --model mlp: hidden layers, one depth or a list (8,16,32: depth becomes an axis of the "
+                   f"tasks, compared within each depth). Default {DEFAULT_MLP_DEPTH}.")
+@click.option("--width", type=click.IntRange(min=1), help=f"With --model mlp: units per hidden layer "
+              f"(default {DEFAULT_MLP_WIDTH}).")
+@click.option("--dropout", type=FiniteFloat(min=0, max=1, max_open=True),
+              help="With --model mlp: dropout after every hidden layer (default 0; AlphaDropout for SELU).")
+@click.option("--init", type=click.Choice(INITS), default=DEFAULTS.init, show_default=True,
+              help="Initial weights: auto is the article's (glorot uniform, truncated LeCun normal for SELU); "
+                   "critical: the mean-field edge of chaos (actcli depth).")
 @click.option("--seeds", type=SeedsType(), help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
               "The same seed gives every activation the same batch order (a paired comparison).")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), help=f"A single seed (default {DEFAULT_SEED}); "
@@ -234,7 +276,7 @@ def _write_figures(out: Path, results: list[dict]) -> list[str]:
                    "same folder again to finish an interrupted run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @json_option
-def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device,
+def compare(names, defines, model, depths, width, dropout, init, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device,
             precision, limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet,
             as_json) -> None:
     """Train the article's MNIST CNN once per activation and seed, and compare them fairly.
@@ -255,6 +297,8 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
       actcli compare --epochs 5
       actcli compare --epochs 5 --seeds 0-4 -o runs/five-seeds
       actcli compare --activations relu,gelu --define "swish17=x*sigmoid(1.702*x)"
+      actcli compare --model mlp --depth 8,16,32 --dataset fashion-mnist --seeds 0-2
+      actcli compare --model examples/resnet_model.py:build --activations relu,gelu
       actcli compare --dataset fashion-mnist --activations relu,gelu --epochs 1 --json
     """
     exclusive({"--clip-norm": clip_norm, "--no-clip": no_clip})
@@ -266,13 +310,14 @@ def compare(names, defines, seeds, seed, baseline, dataset, data_dir, offline, e
         raise UsageProblem(f"--output {str(out)!r} is a file, not a folder")
     from .. import experiment
 
-    with options_for("activations", "baseline", "device", "precision", "ray"):   # before any work
+    with options_for("activations", "model", "depth", "width", "dropout", "init", "baseline", "device", "precision",
+                     "ray"):   # before any work
         planned = experiment.prepare(
-            _activations(names, defines), seeds or (DEFAULT_SEED if seed is None else seed,),
+            _activations(names, defines), seeds or (DEFAULT_SEED if seed is None else seed,), depths=depths,
             baseline=baseline, definitions={d.name: d.source for d in defines},
             execution=experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                            gpus_per_task=gpus_per_task),
-            dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, device=device, precision=precision,
+            model=model, width=width, dropout=dropout, init=init, dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, device=device, precision=precision,
             clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
             clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
             limit=limit, threads=threads)

@@ -25,9 +25,9 @@ Nothing here imports torch until an experiment is prepared or a task is trained,
 from .folder import CONFIG_FILE, RESULTS_DIR, RunFolder, differences, header, joined, merge
 from .planning import Experiment, prepare
 from .running import Execution, Outcome, load_data, run, slow_first
-from .summary import STATISTICS_FIELDS, TASK_FIELDS, last_epoch, summarize, summary_csv
+from .summary import STATISTICS_FIELDS, TASK_FIELDS, baseline_at, depths, last_epoch, summarize, summary_csv
 from .tasks import MAX_SEEDS, Task, parse_seeds, plan
 
 __all__ = ["CONFIG_FILE", "MAX_SEEDS", "RESULTS_DIR", "STATISTICS_FIELDS", "TASK_FIELDS", "Execution", "Experiment",
-           "Outcome", "RunFolder", "Task", "differences", "header", "joined", "last_epoch", "load_data", "merge",
+           "Outcome", "RunFolder", "Task", "baseline_at", "depths", "differences", "header", "joined", "last_epoch", "load_data", "merge",
            "parse_seeds", "plan", "prepare", "run", "slow_first", "summarize", "summary_csv"]

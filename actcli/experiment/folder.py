@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..config import Config, RUN_ONLY_KEYS
+from ..config import DEFAULTS, RUN_ONLY_KEYS, Config
 from ..errors import DataError, UsageProblem
 from ..files import atomic_write_text
 from ..jsonout import dumps, revive
@@ -37,9 +37,12 @@ def differences(a: Mapping, b: Mapping) -> list[str]:
     """The keys in which two headers describe different experiments, as 'key (a ≠ b)'."""
     out = []
     ca, cb = a.get("config", {}), b.get("config", {})
+    # a key a folder lacks was written before it existed: it holds that key's default
+    defaults = DEFAULTS.to_dict()
     for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - FORMULA_KEYS):
-        if ca.get(key) != cb.get(key):
-            out.append(f"{key} ({ca.get(key)!r} ≠ {cb.get(key)!r})")
+        va, vb = ca.get(key, defaults.get(key)), cb.get(key, defaults.get(key))
+        if va != vb:
+            out.append(f"{key} ({va!r} ≠ {vb!r})")
     # formulas may be added; one name must not mean two formulas, nor two networks
     fa, fb = ca.get("definitions") or {}, cb.get("definitions") or {}
     ma, mb = set(ca.get("monotonic_formulas") or ()), set(cb.get("monotonic_formulas") or ())
@@ -74,7 +77,7 @@ def _read_json(path: Path) -> dict:
 
 def _check_result(path: Path, doc: dict) -> Task:
     try:
-        task = Task(str(doc["activation"]), int(doc["seed"]))
+        task = Task.of(doc)
         if not isinstance(doc["epochs"], list) or "test_accuracy" not in doc:
             raise KeyError("epochs")
         for e in doc["epochs"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..activations import Activation
-from ..config import DEFAULT_SEED, Config
+from ..config import DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULTS, MAX_DEPTH, MAX_WIDTH, Config
 from ..errors import ParameterError, UsageProblem
 from .folder import RunFolder, header
 from .running import Execution, Outcome, load_data, run
@@ -48,16 +48,19 @@ class Experiment:
 
 
 def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEFAULT_SEED,), *,
-            baseline: str | None = None, definitions: Mapping[str, str] | None = None,
-            execution: Execution = Execution(), **settings) -> Experiment:
+            depths: Sequence[int] | None = None, baseline: str | None = None,
+            definitions: Mapping[str, str] | None = None, execution: Execution = Execution(),
+            **settings) -> Experiment:
     """The experiment that trains each of `activations` (Activation objects, or text: registry names,
-    names in `definitions` {name: formula}, formulas in x) once per seed, with the Config fields in
-    `settings` (dataset, epochs, lr, clip, device, …). Usage errors (an unknown activation, no CUDA,
-    a baseline not in the run, Ray missing) are raised here, before any work."""
+    names in `definitions` {name: formula}, formulas in x) once per seed, and with model 'mlp' once per
+    depth of `depths`, with the Config fields in `settings` (model, width, dataset, epochs, lr, clip,
+    device, …). Usage errors (an unknown activation, a model that breaks the contract, a network too big
+    for memory, no CUDA, a baseline not in the run, Ray missing) are raised here, before any work."""
     from .. import __version__, lookup, train
 
     acts = _resolved(activations, definitions or {})
     names = [a.name for a in acts]
+    depths, settings = _network(acts, depths, settings)
     # every formula travels as text, so that each worker can rebuild it; whether it may run after the
     # max-pool is proven here, once (a time-limited proof in a busy worker could decide otherwise)
     formulas = [a for a in acts if hasattr(a, "source")]
@@ -78,7 +81,7 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
         notes.append(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
     import torch
 
-    return Experiment(config=config, activations=tuple(acts), tasks=tuple(plan(names, seeds)), baseline=baseline,
+    return Experiment(config=config, activations=tuple(acts), tasks=tuple(plan(names, seeds, depths)), baseline=baseline,
                       execution=execution, versions={"actcli": __version__, "torch": torch.__version__},
                       notes=tuple(notes))
 
@@ -96,3 +99,56 @@ def _resolved(activations: Sequence[Activation | str], definitions: Mapping[str,
     if not acts:
         raise ParameterError("give at least one activation name", "activations")
     return list({a.name: a for a in acts}.values())
+
+
+def _network(acts: Sequence[Activation], depths: Sequence[int] | None, settings: dict) -> tuple[list, dict]:
+    """The depths to plan ([None] for a network of fixed depth) and the settings with the network's
+    defaults filled in; a usage error for options the model does not take, or a network too big."""
+    model = settings.get("model", DEFAULTS.model)
+    mlp_only = {"depth": depths, "width": settings.get("width"), "dropout": settings.get("dropout")}
+    if model != "mlp":
+        for param, value in mlp_only.items():
+            if value is not None:
+                what = "the article's CNN has its own" if model == "cnn" else "your model sets its own"
+                raise ParameterError(f"{what} {param}; {param} is for model 'mlp'", param)
+        if model != "cnn":
+            from .. import usermodel
+
+            for act in acts:
+                usermodel.check(model, act)      # the contract on one batch, for every activation
+            settings = {**settings, "model_hash": usermodel.fingerprint(model)}
+        return [None], settings
+    depths = list(depths or (DEFAULT_MLP_DEPTH,))
+    width = settings.get("width") or DEFAULT_MLP_WIDTH
+    dropout = settings.get("dropout") or 0.0
+    for d in depths:
+        if not 1 <= d <= MAX_DEPTH:
+            raise ParameterError(f"depth {d} is outside 1..{MAX_DEPTH}", "depth")
+    if len(set(depths)) < len(depths):
+        raise ParameterError(f"a depth is given twice ({', '.join(map(str, depths))})", "depth")
+    if not 1 <= width <= MAX_WIDTH:
+        raise ParameterError(f"width {width} is outside 1..{MAX_WIDTH}", "width")
+    if not 0 <= dropout < 1:
+        raise ParameterError(f"dropout {dropout} is outside [0, 1)", "dropout")
+    _fits(max(depths), width, settings.get("batch_size", DEFAULTS.batch_size))
+    return depths, {**settings, "width": width, "dropout": dropout}
+
+
+def _fits(depth: int, width: int, batch: int) -> None:
+    """Refuse an MLP whose training would not fit in this machine's memory, with the figure."""
+    import os
+
+    from ..mlp import parameters
+
+    n = parameters(depth, width)
+    # fp32 weights, gradients and Adam's two moments (16 bytes a parameter), and each layer's saved
+    # activations for the batch (input, pre-activation, output, dropout: 4 × 4 bytes a unit)
+    need = 16 * n + 16 * batch * width * depth
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > have / 2:
+        raise ParameterError(f"an MLP of depth {depth} and width {width} has {n:,} parameters: training it "
+                             f"needs about {need / 1e9:,.1f} GB, more than half of this machine's "
+                             f"{have / 1e9:,.0f} GB", "width")

@@ -47,38 +47,59 @@ def _means(runs: Iterable[dict]) -> dict:
 
 def summarize(head: Mapping, results: Mapping[Task, dict], baseline: str | None = None) -> dict:
     """The document `compare` and `report` print and save: every task's result, and per activation
-    (best mean first) the mean, sd and 95% t-interval of test accuracy (in points) and test loss over
-    seeds, with the paired difference to the baseline (default: the best mean) and its verdict, and
-    the means over seeds of the last epoch's per-layer numbers (see _means)."""
-    by_name: dict[str, dict[int, dict]] = {}
+    (and depth, where depth is an axis; best mean first within each depth) the mean, sd and 95%
+    t-interval of test accuracy (in points) and test loss over seeds, with the paired difference to the
+    baseline at the same depth (default: the best mean there) and its verdict, and the means over seeds
+    of the last epoch's per-layer numbers (see _means)."""
+    groups: dict[tuple, dict[int, dict]] = {}
     for task, r in sorted(results.items()):
-        by_name.setdefault(task.activation, {})[task.seed] = r
-    if baseline is not None and baseline not in by_name:
+        groups.setdefault((task.depth, task.activation), {})[task.seed] = r
+    names = list(dict.fromkeys(a for _, a in groups))
+    if baseline is not None and baseline not in names:
         raise ParameterError(f"baseline {baseline!r} is not among the activations "
-                             f"({', '.join(by_name) or 'none'})", "baseline")
-    accuracy = {n: {s: _points(r["test_accuracy"]) for s, r in runs.items()} for n, runs in by_name.items()}
-    per = sorted(({"activation": n, "seeds": sorted(runs),
-                   "test_accuracy_points": stats.estimate(list(accuracy[n].values())).to_dict(),
-                   "test_loss": stats.estimate([r["test_loss"] for r in runs.values()]).to_dict(),
-                   "diverged": sum(bool(r["diverged"]) for r in runs.values()),
-                   "means": _means(runs.values())}
-                  for n, runs in by_name.items()), key=_best_first)
-    if baseline is None and per:
-        baseline = per[0]["activation"]
-    for p in per:
-        p["vs_baseline"] = (None if p["activation"] == baseline else
-                            stats.paired_difference(accuracy[p["activation"]], accuracy[baseline]).to_dict())
+                             f"({', '.join(names) or 'none'})", "baseline")
+    depths = sorted({d for d, _ in groups}, key=lambda d: -1 if d is None else d)
+    per, baselines = [], {}
+    for depth in depths:
+        here = {a: runs for (d, a), runs in groups.items() if d == depth}
+        accuracy = {a: {s: _points(r["test_accuracy"]) for s, r in runs.items()} for a, runs in here.items()}
+        rows = sorted(({"activation": a, **({} if depth is None else {"depth": depth}), "seeds": sorted(runs),
+                        "test_accuracy_points": stats.estimate(list(accuracy[a].values())).to_dict(),
+                        "test_loss": stats.estimate([r["test_loss"] for r in runs.values()]).to_dict(),
+                        "diverged": sum(bool(r["diverged"]) for r in runs.values()),
+                        "means": _means(runs.values())}
+                       for a, runs in here.items()), key=_best_first)
+        chosen = baseline if baseline in here else rows[0]["activation"]
+        baselines[depth] = chosen
+        for p in rows:
+            p["vs_baseline"] = (None if p["activation"] == chosen else
+                                stats.paired_difference(accuracy[p["activation"]], accuracy[chosen]).to_dict())
+        per += rows
+    one = set(baselines.values())
     return {
         "config": head["config"], "dataset": head["dataset"], "versions": head.get("versions", {}),
-        "results": [by_name[p["activation"]][s] for p in per for s in p["seeds"]],
+        "results": [groups[(p.get("depth"), p["activation"])][s] for p in per for s in p["seeds"]],
         "statistics": {"confidence": stats.CONFIDENCE, "unit": "test accuracy in points (percent)",
-                       "baseline": baseline, "activations": per},
+                       "baseline": one.pop() if len(one) == 1 else None,
+                       **({} if depths == [None] else {"baselines": {str(d): b for d, b in baselines.items()}}),
+                       "activations": per},
     }
+
+
+def depths(doc: Mapping) -> list[int | None]:
+    """The depths a summary holds, in order ([None] when depth is not an axis)."""
+    return list(dict.fromkeys(p.get("depth") for p in doc["statistics"]["activations"])) or [None]
+
+
+def baseline_at(doc: Mapping, depth: int | None) -> str | None:
+    """The baseline the rows at `depth` are compared with."""
+    st = doc["statistics"]
+    return st["baseline"] if depth is None or "baselines" not in st else st["baselines"][str(depth)]
 
 
 # One row per task, then one per activation with the statistics (seed 'all'); each task's per-layer
 # numbers follow dead_fraction (see _layer_columns).
-TASK_FIELDS = ("activation", "seed", "n", "test_accuracy", "test_loss", "best_val_accuracy", "diverged",
+TASK_FIELDS = ("activation", "depth", "seed", "n", "test_accuracy", "test_loss", "best_val_accuracy", "diverged",
                "diverged_epoch", "epochs", "seconds", "images_per_second", "dead_fraction")
 STATISTICS_FIELDS = ("accuracy_points_mean", "accuracy_points_sd", "accuracy_points_ci_low",
                      "accuracy_points_ci_high", "loss_mean", "loss_sd", "loss_ci_low", "loss_ci_high", "baseline",
@@ -103,17 +124,18 @@ def summary_csv(doc: Mapping) -> str:
             for r, c in zip(doc["results"], columns, strict=True)]
     layers = dict.fromkeys(k for c in columns for k in c)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*TASK_FIELDS, *layers, *STATISTICS_FIELDS], lineterminator="\n",
+    task_fields = [f for f in TASK_FIELDS if f != "depth" or depths(doc) != [None]]   # depth: where it is an axis
+    writer = csv.DictWriter(buffer, fieldnames=[*task_fields, *layers, *STATISTICS_FIELDS], lineterminator="\n",
                             extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     st = doc["statistics"]
     for p in st["activations"]:
         acc, loss, diff = p["test_accuracy_points"], p["test_loss"], p["vs_baseline"] or {}
-        writer.writerow({"activation": p["activation"], "seed": "all", "n": acc["n"],
+        writer.writerow({"activation": p["activation"], "depth": p.get("depth"), "seed": "all", "n": acc["n"],
                          **{f"accuracy_points_{k}": acc[k] for k in ("mean", "sd", "ci_low", "ci_high")},
                          **{f"loss_{k}": loss[k] for k in ("mean", "sd", "ci_low", "ci_high")},
-                         "baseline": st["baseline"], "diff_points_mean": diff.get("mean"),
+                         "baseline": baseline_at(doc, p.get("depth")), "diff_points_mean": diff.get("mean"),
                          "diff_points_ci_low": diff.get("ci_low"), "diff_points_ci_high": diff.get("ci_high"),
                          "verdict": diff.get("verdict", "baseline")})
     return buffer.getvalue()

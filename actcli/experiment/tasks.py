@@ -18,18 +18,32 @@ MAX_SEEDS = 10_000
 class Task:
     activation: str
     seed: int
+    depth: int | None = None      # the network's depth where it is an axis (the MLP); None for a fixed network
 
     @property
     def key(self) -> str:
         """The task's file name (without .json); a formula's name is made safe for a file name."""
-        return f"{safe_stem(self.activation)}-seed{self.seed}"
+        depth = "" if self.depth is None else f"-d{self.depth}"
+        return f"{safe_stem(self.activation)}{depth}-seed{self.seed}"
+
+    @property
+    def label(self) -> str:
+        """How progress lines and errors name it: 'relu seed 0', 'relu depth 8 seed 0'."""
+        depth = "" if self.depth is None else f" depth {self.depth}"
+        return f"{self.activation}{depth} seed {self.seed}"
+
+    @classmethod
+    def of(cls, result) -> Task:
+        """The task a result (a dict as saved) belongs to."""
+        depth = result.get("depth")
+        return cls(str(result["activation"]), int(result["seed"]), None if depth is None else int(depth))
 
 
-def plan(activations: Iterable[str], seeds: Iterable[int]) -> list[Task]:
-    """Every activation for the first seed, then every activation for the next: an interrupted run
+def plan(activations: Iterable[str], seeds: Iterable[int], depths: Iterable[int | None] = (None,)) -> list[Task]:
+    """Every activation (at every depth) for the first seed, then for the next: an interrupted run
     leaves complete paired sets."""
-    names = list(activations)
-    return [Task(a, s) for s in seeds for a in names]
+    names, depths = list(activations), list(depths)
+    return [Task(a, s, d) for s in seeds for d in depths for a in names]
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
