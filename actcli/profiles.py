@@ -135,7 +135,8 @@ def depth_figure(doc: Mapping):
         acc = [p["test_accuracy_points"] for p in rows]
         mean = np.array([a["mean"] for a in acc], dtype=float)
         ax.plot(x, mean, linewidth=1.8, markersize=5, label=name, **style[name])
-        low, high = (np.array([a[k] for a in acc], dtype=float) for k in ("ci_low", "ci_high"))
+        # a t-interval over 3 seeds can reach past 0 or 100%: drawn within what an accuracy can be
+        low, high = (np.clip(np.array([a[k] for a in acc], dtype=float), 0, 100) for k in ("ci_low", "ci_high"))
         if np.isfinite(low).any():
             ax.fill_between(x, low, high, color=style[name]["color"], alpha=0.15, linewidth=0)
     ax.set_xscale("log", base=2)
@@ -144,7 +145,7 @@ def depth_figure(doc: Mapping):
     ax.set_ylabel("test accuracy, %")
     ax.grid(True, alpha=0.35)
     seeds = max(len(p["seeds"]) for p in per)
-    ax.set_title("test accuracy against depth" + (f" (mean of {seeds} seeds, band: 95% interval)"
+    ax.set_title("test accuracy against depth" + (f" (mean of {seeds} seeds, band: 95% interval, within 0–100)"
                                                    if seeds > 1 else ""))
     fig.legend(loc="outside right center", frameon=False, title="activation")
     return fig
