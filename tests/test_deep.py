@@ -243,3 +243,12 @@ def test_the_contract_check_finds_the_activation_modules():
     net = UserNetwork(EXAMPLE, A.get("gelu"))
     assert all(isinstance(m, torch.nn.GELU) for m in net.activations.values()) and len(net.activations) == 5
     check(EXAMPLE, A.get("gelu"))
+
+
+def test_compare_help_lists_every_option_in_a_section(invoke):
+    from actcli.cli.compare import COMPARE_SECTIONS, compare
+
+    placed = [n for names in COMPARE_SECTIONS.values() for n in names]
+    assert sorted(placed) == sorted(p.name for p in compare.params)     # a new option must be placed
+    text = invoke("compare", "--help").stdout
+    assert text.index("The network:") < text.index("  --depth N[,N") < text.index("Data:") < text.index("  --limit")

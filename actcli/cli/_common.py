@@ -140,6 +140,25 @@ def writable_file(path: str, suffixes: tuple[str, ...], param_hint: str) -> Path
     return out
 
 
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options in named sections ({title: [parameter names]}), in the
+    order given; options in no section come last, under "Other options"."""
+
+    def __init__(self, *args, sections: Mapping[str, list[str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sections = dict(sections or {})
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed = {name for names in self.sections.values() for name in names}
+        groups = [(title, [rows[n] for n in names if rows.get(n)]) for title, names in self.sections.items()]
+        groups.append(("Other options", [r for n, r in rows.items() if n not in placed and r]))
+        for title, records in groups:
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
 def console():
     from rich.console import Console
 
