@@ -48,3 +48,25 @@ def test_gelu_tanh_reports_its_error_against_exact_gelu():
     assert doc["approximation"]["of"] == "gelu"
     assert doc["approximation"]["max_abs_error"] == pytest.approx(4.73e-4, rel=2e-3)
     assert np.isclose(doc["approximation"]["at_abs_x"], 2.70, atol=0.01)
+
+
+
+@pytest.mark.parametrize("act, x, slope", [
+    (lambda: __import__("actcli.formula", fromlist=["from_formula"]).from_formula("3*x"), 1.0, 3.0),  # relative
+    (lambda: A.get("sigmoid"), 0.0, 0.25),                                                             # absolute
+])
+def test_the_tolerance_is_1e_8_relative_above_1_and_absolute_below(act, x, slope):
+    """Pinned on both sides of 1e-8 × max(1, |f′|). Where |f′| = 3 an error of 1.5e-8 passes (an absolute
+    1e-8 would not) and 6e-8 fails (a looser tolerance would not); where |f′| = ¼ an error of 0.5e-8 passes
+    (a relative 1e-8 · ¼ would not) and 2e-8 fails."""
+    act = act()
+    exact = act.df_
+
+    def off_by(error):
+        return derive(dataclasses.replace(act, df_=lambda t, **p: exact(t, **p) + error, properties=None)
+                      if hasattr(act, "source") else dataclasses.replace(act, df_=lambda t: exact(t) + error),
+                      [x], check=True)
+
+    assert off_by(0.0).df_autograd[0] == pytest.approx(slope, rel=1e-15)
+    assert off_by(0.5e-8 * max(1.0, slope)).passed
+    assert not off_by(2e-8 * max(1.0, slope)).passed

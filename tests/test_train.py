@@ -75,3 +75,43 @@ def test_cuda_path(tiny):
     cfg = train.resolve(train.Config(epochs=1, device="cuda"))
     r = train.train("relu", train.DeviceData(tiny, "cuda"), cfg)
     assert r.device == "cuda" and r.test_accuracy > 0.5
+
+
+def _step_gradients(tiny, **kw):
+    """(largest |component|, global L2 norm) of the gradients at every optimiser step of the real loop,
+    seen by an optimiser step pre-hook: what Adam is handed, after clipping."""
+    seen = []
+
+    def hook(opt, args, kwargs):
+        grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        seen.append((max(g.abs().max().item() for g in grads),
+                     torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item()))
+
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    handle = register_optimizer_step_pre_hook(hook)
+    try:
+        run(tiny, epochs=1, **kw)
+    finally:
+        handle.remove()
+    return seen
+
+
+def test_the_training_loop_clips_as_configured(tiny):
+    c = 0.01                                   # far below the gradients' own size: clipping must bite
+    unclipped = _step_gradients(tiny, clip="none")
+    assert len(unclipped) == math.ceil(576 / 128) and all(m > c and n > c for m, n in unclipped)
+    by_value = _step_gradients(tiny, clip="value", clip_threshold=c)
+    assert len(by_value) == len(unclipped) and all(m <= c for m, _ in by_value)
+    by_norm = _step_gradients(tiny, clip="norm", clip_threshold=c)
+    assert all(n <= c * (1 + 1e-5) for _, n in by_norm) and all(n > 0.9 * c for _, n in by_norm)
+
+
+def test_clip_norm_reaches_the_config(invoke, tmp_path):
+    import json
+
+    folder = write_mnist_like(tmp_path / "d", n_train=100, n_test=20)
+    out = invoke("compare", "--data-dir", folder, "--activations", "relu", "--epochs", "1", "--jobs", "1",
+                 "--clip-norm", "1", "-o", tmp_path / "o", "--json")
+    cfg = json.loads(out.stdout)["config"]
+    assert (cfg["clip"], cfg["clip_threshold"]) == ("norm", 1.0)
