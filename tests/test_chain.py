@@ -187,7 +187,7 @@ def test_chain_steps(invoke):
     (["--clip-value", "1"], "--steps"),
     (["--target", "0", "--steps", "2", "--clip-value", "1", "--clip-norm", "1"], "not both"),
     (["--dcda", "2", "--target", "1"], "not both"),
-    (["--steps", "0", "--target", "1"], "0"),
+    (["--steps", "0", "--target", "1"], "Invalid value for '--steps': 0 is not in the range 1<=x<=1000"),
 ])
 def test_chain_bad_input(invoke, args, says):
     assert says in one_line_error(invoke("chain", *args))

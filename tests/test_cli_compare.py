@@ -110,19 +110,19 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--epochs", "0"], "0"),
-    (["--batch-size", "-1"], "-1"),
+    (["--epochs", "0"], "Invalid value for '--epochs': 0 is not in the range x>=1"),
+    (["--batch-size", "-1"], "Invalid value for '--batch-size': -1 is not in the range x>=1"),
     (["--activations", "relu,gelo"], "did you mean 'gelu'?"),
     (["--activations", ","], "at least one"),
     (["--dataset", "cifar"], "cifar"),
     (["--clip-norm", "1", "--no-clip"], "not both"),
-    (["--lr", "0"], "0"),
+    (["--lr", "0"], "Invalid value for '--lr': 0.0 is not in the range x>0"),
     (["--seeds", "3-1"], "a range goes up"),
     (["--seeds", "a"], "'a' is not a seed"),
     (["--seeds", ""], "got nothing"),
     (["--seeds", "0,1,1"], "seed 1 given twice"),
     (["--seeds", "0-2", "--seed", "1"], "not both"),
-    (["--seed", "-1"], "-1"),
+    (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range 0<=x"),
     (["--activations", "relu,elu", "--baseline", "gelu"], "Invalid value for '--baseline': baseline 'gelu' is not among the activations (relu, elu)"),
     (["--baseline", "gelo"], "did you mean 'gelu'?"),
     (["--lr", "nan"], "nan is not a finite number"),
