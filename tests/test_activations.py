@@ -168,9 +168,20 @@ def test_every_entry_is_complete():
 reals = st.floats(min_value=-1e4, max_value=1e4, allow_nan=False)
 
 
-@given(st.floats(min_value=-30, max_value=30))
-def test_sigmoid_strictly_between_0_and_1(x):
-    assert 0.0 < A.get("sigmoid").f(x) < 1.0
+@given(st.floats(min_value=-1e4, max_value=1e4))
+def test_sigmoid_between_0_and_1_and_strictly_where_float64_can_tell(x):
+    """σ rounds to 1 in float64 from x ≈ 36.7 (e⁻ˣ < 2⁻⁵³) and to 0 only below ≈ −745 (e^x underflows):
+    inside, strictly between; everywhere, within [0, 1] and never past either end."""
+    s = float(A.get("sigmoid").f(x))
+    assert 0.0 <= s <= 1.0
+    if x < 36.0:
+        assert s < 1.0
+    if x > -745.0:
+        assert s > 0.0
+
+
+def test_sigmoid_rounds_to_1_where_float64_must():
+    assert A.get("sigmoid").f(37.0) == 1.0 and A.get("sigmoid").f(36.0) < 1.0
 
 
 @given(reals)
