@@ -9,18 +9,24 @@ import pytest
 PROBE = """
 import sys
 from actcli.cli import cli
+code = 0
 try:
     cli.main({args!r}, prog_name="actcli")
-except SystemExit:
-    pass
+except SystemExit as exc:
+    code = exc.code or 0
 print("\\nMODULES", sorted(m for m in ("torch", "matplotlib", "sympy") if m in sys.modules))
+print("EXIT", code)
 """
 
 
-def loaded(*args):
+def loaded(*args, exit_code=0):
+    """The heavy modules `actcli ARGS…` imported, in a fresh process; the command must also have exited
+    with `exit_code` (a command that fails at its first line imports nothing, and proves nothing)."""
     out = subprocess.run([sys.executable, "-c", PROBE.format(args=list(args))], capture_output=True,
                          text=True, check=True, cwd=None).stdout
-    return json.loads(out.rsplit("MODULES", 1)[1].replace("'", '"'))
+    modules, code = out.rsplit("MODULES", 1)[1].split("EXIT")
+    assert int(code) == exit_code, f"actcli {' '.join(args)} exited {code.strip()}: {out[-500:]}"
+    return json.loads(modules.replace("'", '"'))
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["derive", "gelu"], ["derive", "gelu-tanh"],
@@ -52,3 +58,10 @@ def test_report_needs_no_torch(tmp_path):
 
     run = Path(__file__).resolve().parent.parent / "docs" / "runs" / "mnist-sample-5ep"
     assert "torch" not in loaded("report", str(run), "-o", str(tmp_path / "r"), "--json")
+
+
+def test_the_probe_fails_a_command_that_fails():
+    """`chain --weights bogus` stops at its first line: it imports nothing because it does nothing."""
+    with pytest.raises(AssertionError, match="exited 2"):
+        loaded("chain", "--weights", "bogus")
+    assert loaded("chain", "--weights", "bogus", exit_code=2) == []
