@@ -142,3 +142,43 @@ def test_a_seed_that_stopped_early_hides_no_later_epoch_of_the_others():
     val = [line for line in data_lines(ax) if line.get_linestyle() == "-"][0]
     assert list(val.get_xdata()) == [1, 2, 3]
     assert val.get_ydata()[-1] == pytest.approx(0.9)           # epoch 3: the seed that went on, alone
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The Figure objects `actcli plot` draws, caught on their way to the file."""
+    from actcli import plots as P
+
+    figures = []
+    real = P.activation_figure
+
+    def keep(*args, **kwargs):
+        figures.append(real(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(P, "activation_figure", keep)
+    return figures
+
+
+def test_plot_draws_f_and_its_derivative_with_the_given_alpha(invoke, tmp_path, drawn):
+    result = invoke("plot", "leaky-relu", "--alpha", "0.1", "--range", "-3", "2", "-o", tmp_path / "l.png")
+    assert result.exit_code == 0, result.stderr
+    (fig,) = drawn
+    f_panel, df_panel = fig.axes                                  # two panels: f and f′
+    for ax, oracle in ((f_panel, lambda x: np.where(x > 0, x, 0.1 * x)),      # by hand, α = 0.1
+                       (df_panel, lambda x: np.where(x > 0, 1.0, 0.1))):
+        (line,) = [l for l in ax.get_lines() if len(l.get_xdata()) > 2]     # the curve, not the axes' 0 lines
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        assert x[0] == -3 and x[-1] == 2 and ax.get_xlim() == (-3.0, 2.0)
+        np.testing.assert_array_equal(y, oracle(x))
+
+
+def test_plot_without_the_derivative_has_one_panel_and_overlays_several(invoke, tmp_path, drawn):
+    result = invoke("plot", "relu", "tanh", "--no-derivative", "--range", "-1", "4", "-o", tmp_path / "t.png")
+    assert result.exit_code == 0, result.stderr
+    (fig,) = drawn
+    (ax,) = fig.axes
+    curves = [l for l in ax.get_lines() if len(l.get_xdata()) > 2]
+    assert [l.get_label() for l in curves] == ["relu", "tanh"] and ax.get_xlim() == (-1.0, 4.0)
+    x = np.asarray(curves[1].get_xdata())
+    np.testing.assert_allclose(curves[1].get_ydata(), np.tanh(x), rtol=1e-15)
