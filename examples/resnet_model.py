@@ -32,3 +32,13 @@ def build(activation, channels: int = 16, blocks: int = 2) -> nn.Module:
         nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         nn.Linear(channels, 10),
     )
+
+
+if __name__ == "__main__":     # python examples/resnet_model.py: the contract checked as compare checks it
+    from actcli import get
+    from actcli.usermodel import UserNetwork, check
+
+    check(f"{__file__}:build", get("relu"))
+    net = UserNetwork(f"{__file__}:build", get("relu"))
+    print(f"{sum(p.numel() for p in net.parameters()):,} parameters; weight layers {', '.join(net.weight_layers)}; "
+          f"activations {', '.join(net.activations)}")
