@@ -92,6 +92,13 @@ def test_a_diverged_seed_is_a_gap_not_an_error():
     bad["epochs"][1]["grad_norms"]["conv1"] = math.nan
     for draw in (plots.curves_figure, plots.gradients_figure, plots.activations_figure):
         draw([result("relu", 0, 0.9), bad])
+    # where one seed diverged the mean is the other seed's number, not nan (a gap only where all did)
+    fig = plots.curves_figure([result("relu", 0, 0.9), bad])
+    val = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "-"][0]
+    good = result("relu", 0, 0.9)["epochs"][1]["val_accuracy"]
+    assert val.get_ydata()[1] == pytest.approx(good)
+    alone = plots.curves_figure([bad])
+    assert math.isnan([line for line in alone.axes[0].get_lines() if line.get_linestyle() == "-"][0].get_ydata()[1])
 
 
 def png_size(path):

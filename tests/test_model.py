@@ -78,6 +78,10 @@ def test_byte_dropout_keeps_shape_and_layout():
     x = torch.randn(4, 64, 12, 12).contiguous(memory_format=torch.channels_last)
     y = ByteDropout(0.25).train()(x)
     assert y.shape == x.shape
+    assert y.is_contiguous(memory_format=torch.channels_last)      # the layout the next layer expects
+    assert not y.is_contiguous()                                   # (and not silently made NCHW)
+    kept = y != 0
+    assert torch.allclose(y[kept], x[kept] / 0.75)                 # each survivor is its own input, scaled
 
 
 def article_forward(model, act, x):
