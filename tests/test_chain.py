@@ -191,3 +191,23 @@ def test_chain_steps(invoke):
 ])
 def test_chain_bad_input(invoke, args, says):
     assert says in one_line_error(invoke("chain", *args))
+
+
+@pytest.mark.parametrize("name, alpha", [("leaky-relu", 0.1), ("elu", 2.5)])
+def test_a_parameter_reaches_every_layer_of_the_chain(name, alpha):
+    """The mutation run found α never checked in the chain: with α ≠ its default, the chain's gradients are
+    torch's for that α (negative pre-activations on purpose, where α acts), and differ from the default's."""
+    w, b, x = [1.5, -2.0, 0.7, 1.2], [-1.0, 0.5, -0.3, -2.0], 0.8
+    p = run(Chain.build(A.get(name), w, b, params={"alpha": alpha}, x=x), target=0.3)
+    module = (torch.nn.LeakyReLU(alpha) if name == "leaky-relu" else torch.nn.ELU(alpha)).double()
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(x, dtype=torch.float64)
+    for j in range(4):
+        a = module((wt[j] * a + bt[j]).reshape(1))[0]
+    (0.5 * (a - 0.3) ** 2).backward()
+    assert np.array(p.z).min() < 0
+    np.testing.assert_allclose(p.dC_dw, wt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(p.dC_db, bt.grad.numpy(), rtol=1e-12)
+    default = run(Chain.build(A.get(name), w, b, x=x), target=0.3)
+    assert not np.allclose(default.dC_db, p.dC_db)

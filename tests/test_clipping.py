@@ -2,6 +2,8 @@
 
 import json
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -118,3 +120,36 @@ def test_clip_given_gradient(invoke):
 ])
 def test_clip_bad_input(invoke, args, says):
     assert says in one_line_error(invoke("clip", *args))
+
+
+# ---- what the mutation run (docs/testing.md) found unchecked ---------------------------------------
+
+def test_huge_gradients_clip_without_numpy_warnings():
+    """‖g‖ of [1e308, 1e308] overflows to inf: clipping by norm gives zeros, silently (errstate), as
+    torch's clip_grad_norm_ does; and the cosine of a zero vector is nan, not a RuntimeWarning."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = clip([1e308, 1e308], 1.0)
+        assert r["by_norm"].grad.tolist() == [0.0, 0.0] and math.isnan(r["by_norm"].cosine)
+        assert math.isnan(clip([0.0, 0.0], 1.0)["by_value"].cosine)
+        assert math.isnan(clip([math.inf, 1.0], 1.0, "norm")["by_norm"].grad[0])   # inf·0, as torch gives
+
+
+def test_bad_mode_and_threshold_say_what_is_allowed():
+    from actcli.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="mode must be value, norm or both, not 'sideways'"):
+        clip([1.0], 1.0, "sideways")
+    with pytest.raises(ParameterError, match="threshold must be a finite number ≥ 0, not -1"):
+        clip([1.0], -1.0)
+
+
+def test_a_zero_threshold_is_allowed_and_integers_are_gradients_too():
+    assert clip([3, -4], 0.0, "value")["by_value"].grad.tolist() == [0.0, 0.0]
+    r = clip([3, -4], 0.5)
+    assert r["by_value"].grad.dtype == np.float64 and r["by_value"].grad.tolist() == [0.5, -0.5]
+    # computed in float64 whatever comes in: a float32 gradient is not clipped in float32
+    r = clip(np.array([1 / 3, 3.0], dtype=np.float32), 0.1, "norm")
+    assert r["by_norm"].grad.dtype == np.float64

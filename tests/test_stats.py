@@ -59,3 +59,53 @@ def test_pairs_only_common_seeds():
     assert p.n == 2 and p.mean == 1.5
     assert paired_difference({0: 1.0}, {0: 0.5}).verdict == "no interval with 1 seed"
     assert paired_difference({0: 1.0}, {1: 0.5}).verdict == "no common seeds"
+
+
+# ---- what the mutation run (docs/testing.md) found unchecked ---------------------------------------
+
+T1 = 12.706204736174698   # Student's t, 97.5% with 1 degree of freedom (tan(π·0.475), exactly)
+
+
+def test_finite_mean_skips_none_and_nan_and_is_nan_for_nothing():
+    from actcli.stats import finite_mean
+
+    assert finite_mean([1.0, None, math.nan, 3.0, math.inf]) == 2.0
+    assert math.isnan(finite_mean([])) and math.isnan(finite_mean([None, math.nan]))
+
+
+def test_two_values_already_give_an_interval():
+    e = estimate([1.0, 3.0])
+    assert e.sd == pytest.approx(math.sqrt(2.0), rel=1e-15)
+    assert (e.ci_low, e.ci_high) == (pytest.approx(2.0 - T1, rel=1e-12), pytest.approx(2.0 + T1, rel=1e-12))
+    d = paired_difference({0: 1.0, 1: 3.0}, {0: 0.0, 1: 0.0})
+    assert d.n == 2 and d.verdict == "not distinguishable with 2 seeds"
+
+
+def test_no_values_is_nan_everywhere():
+    e = estimate([])
+    assert e.n == 0 and all(math.isnan(v) for v in (e.mean, e.sd, e.ci_low, e.ci_high))
+
+
+def test_a_seed_missing_on_either_side_is_left_out():
+    d = paired_difference({0: 1.0, 1: math.nan, 2: 3.0}, {0: 0.0, 1: 5.0, 2: 1.0})
+    assert (d.n, d.mean) == (2, 1.5)
+
+
+def test_the_confidence_level_is_the_one_asked_for():
+    from scipy import stats
+
+    a, b = {0: 1.0, 1: 2.0, 2: 4.0}, {0: 0.0, 1: 0.0, 2: 0.0}
+    d = paired_difference(a, b, confidence=0.5)
+    half = stats.t.ppf(0.75, 2) * estimate([1.0, 2.0, 4.0]).sd / math.sqrt(3)
+    assert d.ci_high - d.mean == pytest.approx(half, rel=1e-12)
+
+
+@pytest.mark.parametrize("diffs, verdict", [
+    ((0.0, 0.0, 0.0), "not distinguishable with 3 seeds"),   # an interval [0, 0]: touching 0 is not excluding it
+    ((-0.5, 0.5, 0.6), "not distinguishable with 3 seeds"),  # ci_high between 0 and 1
+    ((0.5, 0.5, 0.5), "better"),
+    ((-0.5, -0.5, -0.5), "worse"),
+])
+def test_verdicts_at_their_edges(diffs, verdict):
+    d = paired_difference(dict(enumerate(diffs)), {i: 0.0 for i in range(3)})
+    assert d.verdict == verdict
