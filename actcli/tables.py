@@ -200,3 +200,40 @@ def compare_table(doc: dict) -> Table:
                      "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
                      "(every layer's numbers: report.md, --json)")
     return table
+
+
+def _sci(x) -> str:
+    return "—" if x is None else (f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 or x == 0 else f"{x:.1e}")
+
+
+def depth_table(doc: dict) -> Table:
+    """`actcli depth`: per activation, the mean-field numbers and the gradient first/last in theory and
+    measured. Fits 80 columns."""
+    from rich import box
+
+    net = doc["network"]
+    measured = bool(net["seeds"])
+    sigma_b2 = doc["activations"][0]["theory"]["sigma_b2"] if doc["activations"] else 0.0
+    table = Table(title=f"depth {net['depth']}, width {net['width']}, σ_b² {sigma_b2:g}, {net['batch']} images of "
+                        f"{net['dataset']}" + (f", seeds {', '.join(map(str, net['seeds']))}" if measured
+                                               else ", theory only"),
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in ("activation", "σ_w²", "q*", "χ₁", "ξ", "phase", "∇₁/∇", *(["measured", "lost"] if measured else [])):
+        table.add_column(column, justify="left" if column in ("activation", "phase") else "right",
+                         overflow="fold", max_width=14 if column == "activation" else None,
+                         no_wrap=column != "activation")
+    for row in doc["activations"]:
+        th = row["theory"]
+        q_star = {"none": "none", "neutral": "any"}.get(th["fixed_point"], _sci(th["q_star"]))
+        cells = [row["activation"], f"{th['sigma_w2'][1 if len(th['sigma_w2']) > 2 else 0]:.3g}",
+                 q_star, f"{th['chi1']:.4g}", _sci(th["xi"]), th["phase"], _sci(row["theory_ratio"])]
+        if measured:
+            lost = row["measured_first_vanished"]
+            cells += [_sci(row["measured_ratio"]), "—" if lost is None else str(lost)]
+        table.add_row(*cells)
+    table.caption = ("σ_w² of the hidden layers; q*: the length map's fixed point; χ₁ < 1 ordered (gradients "
+                     "vanish), > 1 chaotic; ξ = −1/ln χ₁ layers; ∇₁/∇: ‖∂L/∂W‖ of the first weight layer over "
+                     "the output layer's, in theory" + ("; measured: the same, geometric mean over seeds; lost: "
+                                                         "the first layer whose gradient is below 1e-8 of the "
+                                                         "last's" if measured else ""))
+    return table

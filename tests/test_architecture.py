@@ -18,12 +18,12 @@ LAYERS = [
     ("leaves", ["actcli.errors", "actcli.config", "actcli.files", "actcli.jsonout", "actcli.numerics",
                 "actcli.stats"]),
     ("registry", ["actcli.activations"]),
-    ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain",
+    ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain", "actcli.theory",
                    "actcli.clipping"]),
     ("training", ["actcli.idx", "actcli.data", "actcli.initialisation", "actcli.model", "actcli.mlp",
-                  "actcli.usermodel", "actcli.networks", "actcli.train"]),
+                  "actcli.usermodel", "actcli.networks", "actcli.train", "actcli.propagation", "actcli.depthlab"]),
     ("experiment", ["actcli.experiment", "actcli.executors"]),
-    ("rendering", ["actcli.tables", "actcli.plots", "actcli.profiles", "actcli.markdown"]),
+    ("rendering", ["actcli.tables", "actcli.plots", "actcli.profiles", "actcli.depthplots", "actcli.markdown"]),
     ("cli", ["actcli.cli", "actcli.__main__"]),
 ]
 

@@ -65,3 +65,9 @@ def test_the_probe_fails_a_command_that_fails():
     with pytest.raises(AssertionError, match="exited 2"):
         loaded("chain", "--weights", "bogus")
     assert loaded("chain", "--weights", "bogus", exit_code=2) == []
+
+
+def test_depth_theory_only_needs_no_torch():
+    """`depth --theory-only` is numpy and scipy: it must not pay torch's import (a measured run does)."""
+    assert loaded("depth", "--theory-only", "--depth", "10") == []
+    assert "torch" in loaded("depth", "relu", "--depth", "2", "--width", "8", "--batch", "4", "--seeds", "0")

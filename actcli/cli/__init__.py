@@ -5,13 +5,14 @@
     functions   list, plot, derive
     gradients   chain, clip
     compare     compare, report
+    depth       depth: signal propagation, in theory and measured
 
 Each command module registers its commands on the group when imported; this package imports them all.
 """
 
-from . import compare, functions, gradients
+from . import compare, depth, functions, gradients
 from .group import cli
 
 main = cli.main
 
-__all__ = ["cli", "main", "compare", "functions", "gradients"]
+__all__ = ["cli", "main", "compare", "depth", "functions", "gradients"]

@@ -1,0 +1,151 @@
+"""Mean-field theory (actcli.theory) against independent oracles: scipy.integrate.quad, numbers derived by
+hand, and the network itself measured in float64 (actcli.propagation); and the `depth` command."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from actcli import activations as A
+from actcli import depthlab, theory as T
+from actcli.formula import from_formula
+
+from helpers import one_line_error
+
+
+def quad_mean(g, q):
+    """E[g(√q z)] by adaptive quadrature, split at 0 (where the registry's kinks are)."""
+    def f(z):
+        return float(g(np.array(math.sqrt(q) * z))) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return sum(integrate.quad(f, a, b, epsabs=0, epsrel=1e-13, limit=200)[0] for a, b in ((-np.inf, 0), (0, np.inf)))
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+@pytest.mark.parametrize("q", [0.01, 0.5, 1.0, 7.0])
+def test_gaussian_expectations_agree_with_quad(name, q):
+    act = A.get(name)
+    assert T.second_moment(act, q) == pytest.approx(quad_mean(lambda x: act.f(x) ** 2, q), rel=1e-10)
+    assert T.slope_moment(act, q) == pytest.approx(quad_mean(lambda x: act.df(x) ** 2, q), rel=1e-10)
+
+
+def test_relu_with_he_is_critical_and_keeps_every_length():
+    relu = A.get("relu")
+    assert T.chi(relu, 0.37, 2.0) == pytest.approx(1.0, abs=1e-12)          # 2 · P(z > 0)
+    assert T.fixed_point(relu, 2.0, 0.0, 0.37).kind == "neutral"
+    th = T.predict(relu, 20, 2.0, 0.0, q1_input=0.1, input_norm2=78.4, width=512)
+    np.testing.assert_allclose(th.q, [0.2] * 20, rtol=1e-12)               # q^l = q¹ = 2 · 0.1 at every layer
+    assert th.chi1 == pytest.approx(1.0, abs=1e-12) and th.phase == "critical"
+
+
+def test_tanh_at_the_edge_of_chaos():
+    tanh = A.get("tanh")
+    fp = T.fixed_point(tanh, 1.0, 0.0, 0.5)
+    assert (fp.q, fp.kind) == (0.0, "zero") and T.chi1_at(tanh, 1.0, 0.0) == pytest.approx(1.0, abs=1e-9)
+    assert T.critical_point(tanh, 0.0) == pytest.approx(1.0, abs=1e-8)
+    # Schoenholz et al., Fig. 1: the critical σ_w² grows with σ_b²
+    grows = [T.critical_point(tanh, b2) for b2 in (0.0, 0.05, 0.2, 0.5)]
+    assert all(a < b for a, b in zip(grows, grows[1:])) and grows[1] > 1.5
+
+
+def test_selu_with_lecun_sits_at_its_fixed_point_slightly_chaotic():
+    selu = A.get("selu")
+    fp = T.fixed_point(selu, 1.0, 0.0, 0.3)
+    assert fp.kind == "stable" and fp.q == pytest.approx(1.0, abs=1e-9)      # E[selu(z)²] = 1: its design
+    chi1 = T.chi1_at(selu, 1.0, 0.0)
+    # by hand: λ²(½ + α² e² Φ(−2)), from E[e^{2z}; z < 0] = e² Φ(−2)
+    alpha, lam = A.SELU_ALPHA, A.SELU_LAMBDA
+    from scipy.stats import norm
+    assert chi1 == pytest.approx(lam ** 2 * (0.5 + alpha ** 2 * math.e ** 2 * norm.cdf(-2)), rel=1e-10)
+    assert 1.0 < chi1 < 1.1
+    assert chi1 == pytest.approx(quad_mean(lambda x: selu.df(x) ** 2, 1.0), rel=1e-10)
+
+
+def test_a_critical_point_that_does_not_exist_is_an_error():
+    from actcli.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="sigmoid has no critical point .* σ_w² in \\[0.05, 20\\]"):
+        T.critical_point(A.get("sigmoid"), 0.0, bounds=(0.05, 20.0))
+
+
+def test_an_infinite_expectation_is_an_error():
+    from actcli.errors import ParameterError
+
+    blows = from_formula("exp(x**2)")
+    assert T.second_moment(blows, 0.2) == pytest.approx(1 / math.sqrt(1 - 4 * 0.2), rel=1e-9)   # E[e^{2qz²}]
+    with pytest.raises(ParameterError, match="not finite"):
+        T.second_moment(blows, 0.3)
+
+
+@pytest.fixture(scope="module")
+def sigmoid_50():
+    return depthlab.study([A.get("sigmoid")], depth=50, width=512, init="glorot", batch=256, seeds=(0, 1, 2))
+
+
+def test_sigmoid_vanishes_by_theory_and_by_measurement_alike(sigmoid_50):
+    (row,) = sigmoid_50["activations"]
+    assert row["measured_ratio"] < 1e-25
+    assert math.log10(row["theory_ratio"]) == pytest.approx(math.log10(row["measured_ratio"]), rel=0.05)
+    # layer by layer too: the measured gradient follows the predicted one within a factor of 2 everywhere
+    th, m = np.array(row["theory"]["gradient"]), np.array(row["measured"]["gradient"])
+    np.testing.assert_allclose(m / m[-1], th, rtol=1.0)
+    assert row["theory"]["phase"] == "ordered" and row["measured_first_vanished"] == 1
+
+
+def test_relu_lengths_spread_over_seeds_at_finite_width():
+    """Hanin & Nica: at width N the variance of log‖h‖² grows like 5L/N: at L = 50, N = 512 the seeds' q^L/q¹
+    spread over a factor of two or more, though theory (he: critical) says q^L = q¹ exactly."""
+    doc = depthlab.study([A.get("relu")], depth=50, width=512, init="he", batch=64, seeds=range(6))
+    ratios = [s["q"][-1] / s["q"][0] for s in doc["activations"][0]["seeds"]]
+    assert max(ratios) / min(ratios) > 2.0
+    # the mean over seeds is near theory's 1, and a wider network is nearer still
+    assert 0.5 < math.exp(np.mean(np.log(ratios))) < 2.0
+
+
+def test_theory_is_fast_and_the_table_fits(invoke):
+    result = invoke("depth", "--theory-only", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [r["activation"] for r in doc["activations"]] == list(A.ARTICLE_ACTIVATIONS)
+    assert doc["network"]["seeds"] == [] and "measured" not in doc["activations"][0]
+
+
+def test_depth_writes_its_figure_and_phase(invoke, tmp_path):
+    out = tmp_path / "d.png"
+    result = invoke("depth", "relu", "tanh", "--depth", "6", "--width", "32", "--batch", "16", "--seeds", "0-1",
+                    "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from actcli.depthplots import depth_figure, phase_figure
+
+    doc = depthlab.study([A.get("relu"), A.get("tanh")], depth=6, width=32, batch=16, seeds=(0, 1))
+    fig = depth_figure(doc)
+    ax_q, ax_g = fig.axes
+    assert ax_q.get_yscale() == ax_g.get_yscale() == "log"
+    assert len(ax_g.get_lines()) >= 2
+    np.testing.assert_allclose(ax_g.get_lines()[0].get_ydata(), doc["activations"][0]["theory"]["gradient"])
+    ph = depthlab.phase(A.get("tanh"), points=5)
+    assert phase_figure(ph).axes[0].get_xlabel() == "σ_w²"
+    assert ph["critical_sigma_w2"][0] == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--depth", "0"], "depth 0 is outside 1..10,000"),
+    (["--depth", "10001"], "depth 10001 is outside"),
+    (["--width", "0"], "width 0 is outside 1..16,384"),
+    (["--width", "16385"], "width 16385 is outside"),
+    (["--sigma-w2", "0"], "sigma_w2 must be a finite number > 0"),
+    (["--sigma-w2", "nan"], "nan is not a finite number"),
+    (["--sigma-b2", "-1"], "sigma_b2 must be a finite number ≥ 0"),
+    (["--sigma-b2", "inf"], "inf is not a finite number"),
+    (["sigmoid", "--init", "critical", "--theory-only"], "sigmoid has no critical point"),
+    (["exp(x**2)", "--sigma-w2", "1", "--theory-only"], "not finite"),
+    (["relu", "tanh", "--phase"], "--phase draws one activation, not 2"),
+    (["--depth", "10000", "--width", "16384"], "needs about"),
+    (["--seeds", "3-1"], "a range goes up"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(invoke, tmp_path, args, says):
+    out = tmp_path / "never.png"
+    err = one_line_error(invoke("depth", *args, "-o", out))
+    assert says in err and not out.exists()
