@@ -230,3 +230,26 @@ def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
     parts += ["## Config", "", config_table(doc), "",
               "Remade by `actcli report FOLDER` from the files in `results/`.", ""]
     return "\n".join(parts)
+
+
+def _g(x) -> str:
+    return "—" if x is None else (f"{x:.3g}" if x == 0 or 1e-3 <= abs(x) < 1e4 else f"{x:.1e}")
+
+
+def depth_markdown(docs: Iterable[dict]) -> str:
+    """`actcli depth --json` documents (one per init) as one table: the theory and the measurement."""
+    lines = ["| init | activation | σ_w² | q* | χ₁ | phase | ∇₁/∇ theory | ∇₁/∇ measured [seeds] | lost at | "
+             "dead, last layer | std, last layer |",
+             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for doc in docs:
+        for r in doc["activations"]:
+            th, m = r["theory"], r.get("measured", {})
+            q_star = {"none": "none (grows)", "neutral": "any"}.get(th["fixed_point"], _g(th["q_star"]))
+            lost = r.get("measured_first_vanished")
+            lines.append(
+                f"| {doc['network']['init']} | {r['activation']} | {_g(th['sigma_w2'][1])} | {q_star} | "
+                f"{th['chi1']:.4g} | {th['phase']} | {_g(r['theory_ratio'])} | "
+                + (f"{_g(r['measured_ratio'])} [{_g(r['measured_ratio_low'])}, {_g(r['measured_ratio_high'])}] | "
+                   f"{'—' if lost is None else f'layer {lost}'} | {_percent(m['dead_fraction'][-1])} | "
+                   f"{_g(m['std'][-1])} |" if m else "— | — | — | — |"))
+    return "\n".join(lines)

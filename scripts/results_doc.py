@@ -11,12 +11,13 @@ per-layer tables included; the prose around them is kept.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
 from actcli import experiment
-from actcli.markdown import describe_run, inside_the_network, seeds_table, statistics_table
+from actcli.markdown import depth_markdown, describe_run, inside_the_network, seeds_table, statistics_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "results.md"
@@ -30,8 +31,17 @@ def tables(folders: list[str]) -> str:
                         seeds_table(doc), inside_the_network(doc).strip()]) + "\n"
 
 
+DEPTH_BLOCK = re.compile(r"(<!-- depth (?P<files>[^>]+?) -->\n)(?P<body>.*?)(<!-- end depth -->)", re.S)
+
+
+def depth_tables(files: list[str]) -> str:
+    """The table of `actcli depth --json` documents committed under docs/runs/."""
+    return depth_markdown(json.loads((ROOT / f).read_text(encoding="utf-8")) for f in files) + "\n"
+
+
 def regenerate(text: str) -> str:
-    return BLOCK.sub(lambda m: m[1] + tables(m["folders"].split()) + m[4], text)
+    text = BLOCK.sub(lambda m: m[1] + tables(m["folders"].split()) + m[4], text)
+    return DEPTH_BLOCK.sub(lambda m: m[1] + depth_tables(m["files"].split()) + m[4], text)
 
 
 def main() -> int:
