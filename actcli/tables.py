@@ -217,7 +217,8 @@ def compare_table(doc: dict) -> Table:
     table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
     delta = f"Δ vs {st['baseline']}" if st["baseline"] else "Δ vs best"
     delta = delta if len(delta) <= len("-80.80 ± 5.08") else delta.replace(" vs ", " vs\n")  # as wide as its numbers
-    for column in ("n", "test acc %", delta, "verdict", f"∇ {first}", "dead"):
+    verdicts = not single_seed(doc)              # with one seed every verdict would read 'no interval'
+    for column in ("n", "test acc %", delta) + (("verdict",) if verdicts else ()) + (f"∇ {first}", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
                          no_wrap=column != "verdict")       # a verdict wraps where 80 columns are tight
     previous = None
@@ -231,8 +232,9 @@ def compare_table(doc: dict) -> Table:
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{n}"
         table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"], str(n),
-                      _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(p["means"]["grad_norms"].get(first, math.nan), 2),
+                      _plus_minus(p["test_accuracy_points"]) + ("" if verdicts or not p["diverged"] else " diverged"),
+                      _difference(diff),
+                      *([verdict] if verdicts else []), num(p["means"]["grad_norms"].get(first, math.nan), 2),
                       "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
                      "in points, by seed" + (", to the best at the same depth L (hidden layers)" if by_depth else "")
@@ -240,3 +242,11 @@ def compare_table(doc: dict) -> Table:
                      "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
                      "(every layer's numbers: report.md, --json)")
     return table
+
+
+def single_seed(doc: dict) -> bool:
+    """Whether no activation of the summary has more than one seed: then no interval can be given."""
+    return all(len(p["seeds"]) <= 1 for p in doc["statistics"]["activations"])
+
+
+SINGLE_SEED_NOTE = "No interval can be given with one seed: --seeds 0-4 gives one, and a verdict."

@@ -187,10 +187,12 @@ def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = Non
     if as_json:
         emit_json({**doc, **(extra or {})})
     else:
-        from ..tables import compare_table
+        from ..tables import SINGLE_SEED_NOTE, compare_table, single_seed
 
         if doc["results"]:
             console().print(compare_table(doc))
+            if single_seed(doc):
+                console().print(SINGLE_SEED_NOTE, highlight=False)
 
 
 def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> list[str]:
