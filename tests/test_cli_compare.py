@@ -274,3 +274,54 @@ def test_a_full_disk_at_the_figures_keeps_the_trained_results(invoke, tmp_path, 
     assert json.loads((out / "history.json").read_text())["results"][0]["activation"] == "relu"
     assert (out / "summary.csv").is_file() and not (out / "curves.png").exists()
     assert not list(out.rglob("*.part"))
+
+
+def test_progress_count_is_each_tasks_place_in_the_start_order_with_tasks_in_parallel():
+    """Piped output, two tasks in parallel, then a third: every line's [k/N] is its task's start order."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from actcli.cli.compare import Reporter
+    from actcli.experiment import Task
+
+    report = Reporter(quiet=False)
+    report.console = Console(file=io.StringIO(), width=200)       # not a terminal: a line per epoch
+    assert report.bar is None
+    a, b, c = Task("relu", 0), Task("elu", 0), Task("gelu", 0)
+
+    def epoch(task, e):
+        return SimpleNamespace(activation=task.activation, seed=task.seed, depth=task.depth, epoch=e, epochs=2,
+                               step=10, steps=10, loss=0.5, images_per_second=1000.0, seconds=1.0)
+
+    report.planned([a, b, c], [])
+    report.started(a, "process 1")
+    report.started(b, "process 2")
+    report.progress(epoch(b, 1))                 # the second task to start reports first
+    report.progress(epoch(a, 1))
+    report.finished(a, {})
+    report.started(c, "process 1")
+    report.progress(epoch(b, 2))
+    report.progress(epoch(c, 1))
+    lines = report.console.file.getvalue().splitlines()
+    assert [(line.split()[0], line.split()[1]) for line in lines] == [
+        ("[2/3]", "elu"), ("[1/3]", "relu"), ("[2/3]", "elu"), ("[3/3]", "gelu")]
+
+
+def test_a_single_task_has_no_count():
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from actcli.cli.compare import Reporter
+    from actcli.experiment import Task
+
+    report = Reporter(quiet=False)
+    report.console = Console(file=io.StringIO(), width=200)
+    report.planned([Task("relu", 0)], [])
+    report.started(Task("relu", 0), "this process")
+    report.progress(SimpleNamespace(activation="relu", seed=0, depth=None, epoch=1, epochs=1, step=5, steps=5,
+                                    loss=0.1, images_per_second=10.0, seconds=1.0))
+    assert report.console.file.getvalue().startswith("relu ")

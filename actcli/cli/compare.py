@@ -81,7 +81,10 @@ class JobsType(click.ParamType):
 
 class Reporter:
     """Progress on stderr: on a terminal a bar for the tasks done and one per running task; elsewhere a
-    plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler)."""
+    plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler).
+
+    A plain line's `[k/N]` says: this task was the k-th of the N to run to start (N: the tasks this run
+    trains, not those the folder already holds). Tasks in parallel each keep their own k."""
 
     def __init__(self, quiet: bool, folder: Path | None = None):
         from rich.console import Console
@@ -90,6 +93,7 @@ class Reporter:
         self.console = Console(stderr=True)
         self.bar = None
         self.rows: dict = {}                 # a running task → its row
+        self.order: dict = {}                # a task → its place in the order tasks started (1, 2, …)
         self.download_row = None
         self.overall = None
         self.total = self.done = 0
@@ -124,10 +128,15 @@ class Reporter:
         if self.bar is not None and total > 1:
             self.overall = self.bar.add_task("tasks", total=total, info=f"0 of {total} done")
 
-    def _count(self) -> str:
-        return f"[{self.done + 1}/{self.total}] " if self.total > 1 else ""
+    def _count(self, task) -> str:
+        """'[k/N] ': the task's place in the order tasks started, of the N this run trains."""
+        if self.total <= 1:
+            return ""
+        k = self.order.setdefault(task, len(self.order) + 1)   # a progress report before its start: now
+        return f"[{k}/{self.total}] "
 
     def started(self, task, where: str) -> None:
+        self.order.setdefault(task, len(self.order) + 1)
         if self.bar is not None:
             self.rows[task] = self.bar.add_task(_padded(task), total=None, info=where)
 
@@ -142,7 +151,7 @@ class Reporter:
             steps = p.steps * p.epochs
             self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
         elif self.bar is None and p.step == p.steps:
-            self.console.print(f"{self._count()}{_padded(key)}  {info}", highlight=False)
+            self.console.print(f"{self._count(key)}{_padded(key)}  {info}", highlight=False)
 
     def _end(self, task) -> None:
         self.done += 1
