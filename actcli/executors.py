@@ -63,6 +63,18 @@ def choose(jobs: int | str, tasks: int, device: str, threads: int = 1, n_cores: 
     return Plan(max(1, min(int(jobs), max(tasks, 1))), threads)
 
 
+def auto_threads(jobs: int | str, tasks: int, device: str, n_cores: int | None = None) -> int:
+    """`--threads auto`: the cores shared by the tasks that will run at once, so that a small run uses the
+    whole machine (1 per task when there are at least as many tasks as cores). With `jobs` 'auto' as many
+    tasks run at once as there are tasks, up to the cores (TASKS_PER_GPU on CUDA); with Ray, those this
+    machine's cores hold. `choose` then runs cores ÷ threads tasks at once: the two agree."""
+    n_cores = n_cores or cores()
+    at_once = min(max(tasks, 1), n_cores if jobs == "auto" else int(jobs))
+    if device == "cuda" and jobs == "auto":
+        at_once = min(max(tasks, 1), TASKS_PER_GPU)
+    return max(1, n_cores // at_once)
+
+
 def _error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

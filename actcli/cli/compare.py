@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULTS, INITS, MAX_SEED, MAX_THREADS
+from ..config import (DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_THREADS, DEFAULTS,
+                      INITS, MAX_SEED, MAX_THREADS)
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
@@ -77,6 +78,16 @@ class JobsType(click.ParamType):
         if jobs < 1:
             self.fail(f"{jobs} is not ≥ 1", param, ctx)
         return jobs
+
+
+class ThreadsType(JobsType):
+    """`auto` or a whole number from 1 to MAX_THREADS."""
+
+    def convert(self, value, param, ctx):
+        threads = super().convert(value, param, ctx)
+        if threads != "auto" and threads > MAX_THREADS:
+            self.fail(f"{threads} is more than {MAX_THREADS}", param, ctx)
+        return threads
 
 
 class Reporter:
@@ -284,8 +295,9 @@ COMPARE_SECTIONS = {
 @click.option("--jobs", type=JobsType(), default=DEFAULT_JOBS, show_default=True,
               help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
                    "device. 1: one after another in this process.")
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=DEFAULTS.threads, show_default=True,
-              help="torch CPU threads per task. Part of the experiment: another count changes the numbers a "
+@click.option("--threads", type=ThreadsType(), default=DEFAULT_THREADS, show_default=True,
+              help="torch CPU threads per task; auto: the cores ÷ the tasks running at once (at least 1), "
+                   "recorded in config.json as the number. Part of the experiment: another count changes the numbers a "
                    "little, so a folder keeps one.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
