@@ -24,6 +24,10 @@ MAX_WIDTH = 16_384
 INITS = ("auto", "glorot", "he", "lecun", "critical")
 # Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
 DEFAULT_JOBS = "auto"
+# torch threads per task when none is given: 'auto' is cores ÷ the tasks running at once (at least 1),
+# resolved when the run is planned and recorded in config.json as the number used (executors.auto_threads).
+# A Config itself always holds a number: its default, 1, is what a folder without the key was run with.
+DEFAULT_THREADS = "auto"
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,18 @@ def choose(jobs: int | str, tasks: int, device: str, threads: int = 1, n_cores: 
     return Plan(max(1, min(int(jobs), max(tasks, 1))), threads)
 
 
+def auto_threads(jobs: int | str, tasks: int, device: str, n_cores: int | None = None) -> int:
+    """`--threads auto`: the cores shared by the tasks that will run at once, so that a small run uses the
+    whole machine (1 per task when there are at least as many tasks as cores). With `jobs` 'auto' as many
+    tasks run at once as there are tasks, up to the cores (TASKS_PER_GPU on CUDA); with Ray, those this
+    machine's cores hold. `choose` then runs cores ÷ threads tasks at once: the two agree."""
+    n_cores = n_cores or cores()
+    at_once = min(max(tasks, 1), n_cores if jobs == "auto" else int(jobs))
+    if device == "cuda" and jobs == "auto":
+        at_once = min(max(tasks, 1), TASKS_PER_GPU)
+    return max(1, n_cores // at_once)
+
+
 def _error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
@@ -225,6 +237,32 @@ def import_ray():
     return ray
 
 
+# What ray.init logs on the user's stderr that says nothing about their run: a local instance it started
+# has token authentication on by default (Ray ≥ 2.5x), and it says so at every start.
+RAY_BANNERS = ("Token authentication is enabled for this Ray cluster",)
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+class _DropBanners:
+    def filter(self, record) -> bool:
+        return not record.getMessage().startswith(RAY_BANNERS)
+
+
+class quiet_ray_banner:
+    """While ray.init runs: its token-authentication banner is dropped (its warnings that matter, such as
+    authentication being disabled, still reach stderr)."""
+
+    def __enter__(self):
+        import logging
+
+        self.logger, self.filter = logging.getLogger(RAY_AUTH_LOGGER), _DropBanners()
+        self.logger.addFilter(self.filter)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeFilter(self.filter)
+
+
 FAILED = "__actcli_failed__"   # the key of a Ray task's result that carries its error instead
 
 
@@ -261,8 +299,9 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
     started_here = not ray.is_initialized()
     if started_here:
         try:
-            ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
-                     include_dashboard=False, configure_logging=False)
+            with quiet_ray_banner():
+                ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
+                         include_dashboard=False, configure_logging=False)
         except ConnectionError as exc:
             raise UsageProblem(f"Ray at {address or 'RAY_ADDRESS'}: {_error(exc)}") from None
     try:

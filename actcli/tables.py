@@ -18,22 +18,62 @@ def num(x: float, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+FLAGS = (("Z", "zero_centred", "zero-centred"), ("M", "monotonic", "monotonic"), ("S", "smooth_at_zero", "smooth at 0"))
+SATURATES = {"both": "both", "negative": "x<0", "positive": "x>0", "none": "—"}
+
+
 def activations_table(descriptions: Iterable[dict]) -> Table:
-    """One row per activation: f and f′, parameters, output range and properties in short words."""
-    table = Table(title="Activation functions", show_lines=True, expand=True)
+    """One row per activation, made for 80 columns (each at most two lines): the name, f(x), the output
+    range, its properties as letters and where it saturates. The full card: `activation_card`."""
+    from rich import box
+
+    table = Table(title="Activation functions", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption_justify="left")
     table.add_column("name", no_wrap=True, style="bold")
-    table.add_column("f(x) and f′(x)", ratio=4)
-    table.add_column("params", ratio=2)
-    table.add_column("range", ratio=1, min_width=7)
-    table.add_column("properties", ratio=2)
+    table.add_column("f(x)", ratio=1)
+    table.add_column("range", max_width=14)
+    table.add_column("ZMS", no_wrap=True)
+    table.add_column("saturates", no_wrap=True)
     for d in descriptions:
-        params = "\n".join(f"{k}={num(v, 8)}" for k, v in d["params"].items()) or "—"
-        flags = [word for word, on in (("zero-centred", d["zero_centred"]), ("monotonic", d["monotonic"]),
-                                        ("smooth at 0", d["smooth_at_zero"])) if on]
-        flags.append(f"saturates: {d['saturates']}")
-        table.add_row(d["name"], f"{d['formula']}\n{d['derivative']}", params, d["output_range"],
-                      ", ".join(flags))
+        flags = "".join(letter if d[key] else "·" for letter, key, _ in FLAGS)
+        table.add_row(d["name"], _function_only(d["formula"]), d["output_range"], flags,
+                      SATURATES.get(d["saturates"], d["saturates"]))
+    table.caption = ("ZMS: " + ", ".join(f"{letter} {word}" for letter, _, word in FLAGS)
+                     + " (· where not); saturates: where f′ → 0. The full card with f′, parameters and "
+                     "properties: actcli list NAME (all of them: --wide)")
     return table
+
+
+def _function_only(formula: str) -> str:
+    """'ReLU(x) = max(0, x)' → 'max(0, x)': the name is in its own column (an approximation keeps its ≈)."""
+    head, sep, rest = formula.partition(" = ")
+    if sep and "(x)" in head and " ≈ " not in head and "," not in head:
+        return rest
+    head, sep, rest = formula.partition(" ≈ ")
+    return f"≈ {rest}" if sep and "(x)" in head else formula
+
+
+def activation_card(d: dict) -> Table:
+    """Everything about one activation: its title, f and f′, the parameters, the properties, torch's
+    module and the note."""
+    from rich import box
+
+    def word(flag):
+        return "unknown" if flag is None else ("yes" if flag else "no")
+
+    card = Table(title=f"{d['name']}: {d['title']}" if d.get("title") else d["name"], box=box.SIMPLE,
+                 show_header=False, pad_edge=False, title_justify="left")
+    card.add_column("", style="bold", no_wrap=True)
+    card.add_column("")
+    rows = [("f(x)", d["formula"]), ("f′(x)", d["derivative"]),
+            ("parameters", ", ".join(f"{k} = {num(v, 17)}" for k, v in d["params"].items()) or "none"),
+            ("range", d["output_range"]), ("zero-centred", word(d["zero_centred"])),
+            ("monotonic", word(d["monotonic"])), ("smooth at 0", word(d["smooth_at_zero"])),
+            ("saturates", d["saturates"])]
+    rows += [(key, d[key]) for key in ("torch", "note") if d.get(key)]
+    for key, value in rows:
+        card.add_row(key, value)
+    return card
 
 
 def derivation_table(doc: dict) -> Table:
@@ -177,7 +217,8 @@ def compare_table(doc: dict) -> Table:
     table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
     delta = f"Δ vs {st['baseline']}" if st["baseline"] else "Δ vs best"
     delta = delta if len(delta) <= len("-80.80 ± 5.08") else delta.replace(" vs ", " vs\n")  # as wide as its numbers
-    for column in ("n", "test acc %", delta, "verdict", f"∇ {first}", "dead"):
+    verdicts = not single_seed(doc)              # with one seed every verdict would read 'no interval'
+    for column in ("n", "test acc %", delta) + (("verdict",) if verdicts else ()) + (f"∇ {first}", "dead"):
         table.add_column(column, justify="left" if column == "verdict" else "right",
                          no_wrap=column != "verdict")       # a verdict wraps where 80 columns are tight
     previous = None
@@ -191,8 +232,9 @@ def compare_table(doc: dict) -> Table:
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{n}"
         table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"], str(n),
-                      _plus_minus(p["test_accuracy_points"]), _difference(diff),
-                      verdict, num(p["means"]["grad_norms"].get(first, math.nan), 2),
+                      _plus_minus(p["test_accuracy_points"]) + ("" if verdicts or not p["diverged"] else " diverged"),
+                      _difference(diff),
+                      *([verdict] if verdicts else []), num(p["means"]["grad_norms"].get(first, math.nan), 2),
                       "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
                      "in points, by seed" + (", to the best at the same depth L (hidden layers)" if by_depth else "")
@@ -200,6 +242,14 @@ def compare_table(doc: dict) -> Table:
                      "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
                      "(every layer's numbers: report.md, --json)")
     return table
+
+
+def single_seed(doc: dict) -> bool:
+    """Whether no activation of the summary has more than one seed: then no interval can be given."""
+    return all(len(p["seeds"]) <= 1 for p in doc["statistics"]["activations"])
+
+
+SINGLE_SEED_NOTE = "No interval can be given with one seed: --seeds 0-4 gives one, and a verdict."
 
 
 def _sci(x) -> str:

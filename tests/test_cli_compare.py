@@ -274,3 +274,90 @@ def test_a_full_disk_at_the_figures_keeps_the_trained_results(invoke, tmp_path, 
     assert json.loads((out / "history.json").read_text())["results"][0]["activation"] == "relu"
     assert (out / "summary.csv").is_file() and not (out / "curves.png").exists()
     assert not list(out.rglob("*.part"))
+
+
+def test_progress_count_is_each_tasks_place_in_the_start_order_with_tasks_in_parallel():
+    """Piped output, two tasks in parallel, then a third: every line's [k/N] is its task's start order."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from actcli.cli.compare import Reporter
+    from actcli.experiment import Task
+
+    report = Reporter(quiet=False)
+    report.console = Console(file=io.StringIO(), width=200)       # not a terminal: a line per epoch
+    assert report.bar is None
+    a, b, c = Task("relu", 0), Task("elu", 0), Task("gelu", 0)
+
+    def epoch(task, e):
+        return SimpleNamespace(activation=task.activation, seed=task.seed, depth=task.depth, epoch=e, epochs=2,
+                               step=10, steps=10, loss=0.5, images_per_second=1000.0, seconds=1.0)
+
+    report.planned([a, b, c], [])
+    report.started(a, "process 1")
+    report.started(b, "process 2")
+    report.progress(epoch(b, 1))                 # the second task to start reports first
+    report.progress(epoch(a, 1))
+    report.finished(a, {})
+    report.started(c, "process 1")
+    report.progress(epoch(b, 2))
+    report.progress(epoch(c, 1))
+    lines = report.console.file.getvalue().splitlines()
+    assert [(line.split()[0], line.split()[1]) for line in lines] == [
+        ("[2/3]", "elu"), ("[1/3]", "relu"), ("[2/3]", "elu"), ("[3/3]", "gelu")]
+
+
+def test_a_single_task_has_no_count():
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from actcli.cli.compare import Reporter
+    from actcli.experiment import Task
+
+    report = Reporter(quiet=False)
+    report.console = Console(file=io.StringIO(), width=200)
+    report.planned([Task("relu", 0)], [])
+    report.started(Task("relu", 0), "this process")
+    report.progress(SimpleNamespace(activation="relu", seed=0, depth=None, epoch=1, epochs=1, step=5, steps=5,
+                                    loss=0.1, images_per_second=10.0, seconds=1.0))
+    assert report.console.file.getvalue().startswith("relu ")
+
+
+def test_threads_auto_shares_the_cores_among_the_tasks_at_once():
+    from actcli.executors import auto_threads, choose
+
+    assert auto_threads("auto", 1, "cpu", n_cores=2) == 2              # one task: the whole machine
+    assert auto_threads("auto", 6, "cpu", n_cores=2) == 1              # at least as many tasks as cores
+    assert auto_threads("auto", 3, "cpu", n_cores=16) == 5
+    assert auto_threads(1, 6, "cpu", n_cores=8) == 8                    # one after another
+    assert auto_threads(2, 6, "cpu", n_cores=8) == 4
+    assert auto_threads("auto", 8, "cuda", n_cores=16) == 4             # four share the GPU
+    for tasks in (1, 2, 3, 7):                                          # choose runs what auto assumed
+        threads = auto_threads("auto", tasks, "cpu", n_cores=4)
+        assert choose("auto", tasks, "cpu", threads, n_cores=4).jobs * threads <= 4
+
+
+def test_threads_auto_is_recorded_as_a_number_and_a_resumed_folder_keeps_its_own(invoke, tiny_dir, tmp_path,
+                                                                               monkeypatch):
+    from actcli import executors
+
+    monkeypatch.setattr(executors, "cores", lambda: 2)
+    args = ("compare", "--data-dir", tiny_dir, "--epochs", "1", "--jobs", "1")
+    doc = json.loads(invoke(*args, "--activations", "relu", "-o", tmp_path / "auto", "--json", "-q").stdout)
+    assert doc["config"]["threads"] == 2 and doc["results"][0]["threads"] == 2
+    assert json.loads((tmp_path / "auto" / "config.json").read_text())["config"]["threads"] == 2
+    assert doc["run"]["execution"] == {"executor": "this process", "jobs": 1, "threads": 2}
+
+    pinned = tmp_path / "pinned"
+    assert invoke(*args, "--activations", "relu", "--threads", "1", "-o", pinned, "-q").exit_code == 0
+    resumed = invoke(*args, "--activations", "relu,elu", "-o", pinned)        # auto would choose 2
+    assert resumed.exit_code == 0, resumed.stderr
+    assert f"{pinned}: resumed with its 1 torch thread per task; --threads auto would choose 2" in resumed.stderr
+    again = json.loads(invoke(*args, "--activations", "relu,elu", "-o", pinned, "--json", "-q").stdout)
+    assert {r["activation"]: r["threads"] for r in again["results"]} == {"relu": 1, "elu": 1}
+    assert again["config"]["threads"] == 1
+    assert "threads (1 ≠ 2)" in one_line_error(invoke(*args, "--activations", "relu", "--threads", "2", "-o", pinned))

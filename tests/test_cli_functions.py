@@ -56,6 +56,39 @@ def test_list_table_and_json(invoke):
     assert doc[NAMES.index("selu")]["params"]["alpha"] == 1.6732632423543772
 
 
+@pytest.mark.parametrize("columns", [80, 120])
+def test_list_fits_the_terminal_two_lines_an_activation_nothing_cut(invoke, columns):
+    from actcli import activations
+
+    out = invoke("list", env={"COLUMNS": str(columns)}).stdout
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= columns
+    assert "…" not in out
+    starts = [i for i, line in enumerate(lines) for name in NAMES if line.split()[:1] == [name]]
+    assert len(starts) == len(NAMES)
+    ends = starts[1:] + [next(i for i in range(starts[-1], len(lines)) if not lines[i].strip())]
+    assert max(b - a for a, b in zip(starts, ends)) <= 2          # each activation on at most two lines
+    words = out.split()
+    for name in NAMES:   # every word of each formula and range is there, whole
+        d = activations.get(name).describe()
+        assert all(w in words for w in (d["formula"].split(" = ", 1)[-1].split() + d["output_range"].split())), name
+    assert "f′" not in out.split("ZMS:")[0]        # the derivative is on the card
+    assert "actcli list NAME" in " ".join(words)
+
+
+def test_list_name_shows_the_card(invoke):
+    out = invoke("list", "selu", env={"COLUMNS": "80"}).stdout
+    assert "SELU′(x) = λ if x > 0 else λαeˣ" in out and "alpha = 1.6732632423543772" in out
+    assert "lam = 1.0507009873554805" in out and "AlphaDropout" in out
+    for key in ("zero-centred", "monotonic", "smooth at 0", "saturates", "range"):
+        assert key in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 80
+    assert json.loads(invoke("list", "swish", "--json").stdout)["name"] == "silu"   # an alias
+    wide = invoke("list", "--wide", env={"COLUMNS": "80"}).stdout
+    assert all(f"{name}: " in wide for name in NAMES) and wide.count("f′(x)") == len(NAMES)
+    assert invoke("list", "nope").exit_code == 2
+
+
 def test_derive_json_shape(invoke):
     doc = json.loads(invoke("derive", "gelu", "--at", "-1,0,2", "--json").stdout)
     assert set(doc) >= {"activation", "params", "formula", "derivative", "points"}

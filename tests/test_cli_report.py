@@ -20,7 +20,7 @@ def runs(tmp_path_factory):
     for name, seeds in (("both", "0-1"), ("s0", "0"), ("s1", "1")):
         result = CliRunner().invoke(cli, ["compare", "--data-dir", str(tiny), "--activations", "relu,elu",
                                           "--epochs", "1", "--seeds", seeds, "-o", str(root / name), "--json", "-q",
-                                          "--jobs", "1"],
+                                          "--jobs", "1", "--threads", "1"],   # compared: one thread count
                                     catch_exceptions=False)
         assert result.exit_code == 0, result.stderr
         docs[name] = json.loads(result.stdout)
@@ -49,6 +49,19 @@ def test_the_table_fits_80_columns_whatever_the_baseline(invoke, runs):
         assert lines[header].rstrip().endswith("dead")
         rows = [line for line in lines[header:] if line.split()[:1] in (["relu"], ["elu"])]
         assert len(rows) == 2 and all(row.rstrip().endswith("%") for row in rows)   # the dead column, whole
+
+
+def test_one_seed_table_has_no_verdict_column_but_one_line_under_it(invoke, runs):
+    from actcli.tables import SINGLE_SEED_NOTE
+
+    root, _ = runs
+    out = invoke("report", root / "s0", env={"COLUMNS": "80"}).stdout
+    assert "verdict" not in out.replace(SINGLE_SEED_NOTE, "") and "no interval with" not in out
+    assert out.count(SINGLE_SEED_NOTE) == 1 and len(SINGLE_SEED_NOTE) <= 80 and "--seeds 0-4" in SINGLE_SEED_NOTE
+    table, note = out.split(SINGLE_SEED_NOTE)
+    assert "elu" in table and "relu" in table and "dead" in table          # the note comes under the table
+    both = invoke("report", root / "both", env={"COLUMNS": "80"}).stdout
+    assert "verdict" in both and SINGLE_SEED_NOTE not in both
 
 
 def test_report_merges_folders_that_agree(invoke, runs, tmp_path):

@@ -129,3 +129,17 @@ def test_a_worker_that_dies_fails_its_task_and_the_others_go_on(tiny):
     assert list(record.errors) == [Task("elu", 0)] and "exit code" in record.errors[Task("elu", 0)]
     assert "3" in record.errors[Task("elu", 0)]
     assert sorted(record.done) == sorted([Task("relu", 0), Task("relu", 1), Task("gelu", 0)])   # the other worker
+
+
+def test_rays_token_banner_is_kept_off_stderr(caplog):
+    """ray.init logs it through this logger at every local start; other warnings still pass."""
+    import logging
+
+    log = logging.getLogger(executors.RAY_AUTH_LOGGER)
+    with executors.quiet_ray_banner():
+        log.warning("Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out.")
+        log.warning("Token authentication is disabled for this Ray cluster.")
+    log.warning("Token authentication is enabled for this Ray cluster. (after ray.init: not ours to drop)")
+    err = "\n".join(r.getMessage() for r in caplog.records)
+    assert "is enabled for this Ray cluster. Set" not in err
+    assert "disabled for this Ray cluster" in err and "after ray.init" in err

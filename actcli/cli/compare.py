@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULTS, INITS, MAX_SEED, MAX_THREADS
+from ..config import (DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_THREADS, DEFAULTS,
+                      INITS, MAX_SEED, MAX_THREADS)
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
@@ -79,9 +80,22 @@ class JobsType(click.ParamType):
         return jobs
 
 
+class ThreadsType(JobsType):
+    """`auto` or a whole number from 1 to MAX_THREADS."""
+
+    def convert(self, value, param, ctx):
+        threads = super().convert(value, param, ctx)
+        if threads != "auto" and threads > MAX_THREADS:
+            self.fail(f"{threads} is more than {MAX_THREADS}", param, ctx)
+        return threads
+
+
 class Reporter:
     """Progress on stderr: on a terminal a bar for the tasks done and one per running task; elsewhere a
-    plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler)."""
+    plain line per epoch; nothing if quiet. It is the experiment's listener (executors.Handler).
+
+    A plain line's `[k/N]` says: this task was the k-th of the N to run to start (N: the tasks this run
+    trains, not those the folder already holds). Tasks in parallel each keep their own k."""
 
     def __init__(self, quiet: bool, folder: Path | None = None):
         from rich.console import Console
@@ -90,6 +104,7 @@ class Reporter:
         self.console = Console(stderr=True)
         self.bar = None
         self.rows: dict = {}                 # a running task → its row
+        self.order: dict = {}                # a task → its place in the order tasks started (1, 2, …)
         self.download_row = None
         self.overall = None
         self.total = self.done = 0
@@ -124,10 +139,15 @@ class Reporter:
         if self.bar is not None and total > 1:
             self.overall = self.bar.add_task("tasks", total=total, info=f"0 of {total} done")
 
-    def _count(self) -> str:
-        return f"[{self.done + 1}/{self.total}] " if self.total > 1 else ""
+    def _count(self, task) -> str:
+        """'[k/N] ': the task's place in the order tasks started, of the N this run trains."""
+        if self.total <= 1:
+            return ""
+        k = self.order.setdefault(task, len(self.order) + 1)   # a progress report before its start: now
+        return f"[{k}/{self.total}] "
 
     def started(self, task, where: str) -> None:
+        self.order.setdefault(task, len(self.order) + 1)
         if self.bar is not None:
             self.rows[task] = self.bar.add_task(_padded(task), total=None, info=where)
 
@@ -142,7 +162,7 @@ class Reporter:
             steps = p.steps * p.epochs
             self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
         elif self.bar is None and p.step == p.steps:
-            self.console.print(f"{self._count()}{_padded(key)}  {info}", highlight=False)
+            self.console.print(f"{self._count(key)}{_padded(key)}  {info}", highlight=False)
 
     def _end(self, task) -> None:
         self.done += 1
@@ -187,10 +207,12 @@ def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = Non
     if as_json:
         emit_json({**doc, **(extra or {})})
     else:
-        from ..tables import compare_table
+        from ..tables import SINGLE_SEED_NOTE, compare_table, single_seed
 
         if doc["results"]:
             console().print(compare_table(doc))
+            if single_seed(doc):
+                console().print(SINGLE_SEED_NOTE, highlight=False)
 
 
 def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> list[str]:
@@ -273,8 +295,9 @@ COMPARE_SECTIONS = {
 @click.option("--jobs", type=JobsType(), default=DEFAULT_JOBS, show_default=True,
               help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
                    "device. 1: one after another in this process.")
-@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=DEFAULTS.threads, show_default=True,
-              help="torch CPU threads per task. Part of the experiment: another count changes the numbers a "
+@click.option("--threads", type=ThreadsType(), default=DEFAULT_THREADS, show_default=True,
+              help="torch CPU threads per task; auto: the cores ÷ the tasks running at once (at least 1), "
+                   "recorded in config.json as the number. Part of the experiment: another count changes the numbers a "
                    "little, so a folder keeps one.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "

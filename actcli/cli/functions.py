@@ -15,22 +15,32 @@ PLOT_LIMIT = 1e300  # |x| or |y| beyond this and matplotlib's axis arithmetic ov
 
 
 @cli.command("list")
+@click.argument("name", required=False, type=ACTIVATION)
+@click.option("--wide", is_flag=True, help="The full card of every activation (f, f′, parameters, properties).")
 @json_option
-def list_(as_json: bool) -> None:
-    """Every activation: formula, derivative, parameters and properties.
+def list_(name, wide: bool, as_json: bool) -> None:
+    """Every activation in a table that fits 80 columns: f(x), range, properties, where it saturates.
+    With NAME (a registry name or a formula in x), its full card: f and f′, the parameters, the properties.
 
     \b
     Example:
       actcli list
+      actcli list gelu
+      actcli list --wide
       actcli list --json | jq '.[].name'
     """
-    from ..tables import activations_table
+    from ..tables import activation_card, activations_table
 
-    descriptions = [a.describe() for a in activations.REGISTRY.values()]
+    acts = [name] if name is not None else list(activations.REGISTRY.values())
+    descriptions = [a.describe() for a in acts]
     if as_json:
-        emit_json(descriptions)
+        emit_json(descriptions[0] if name is not None else descriptions)
+    elif name is not None or wide:
+        out = console()
+        for d in descriptions:
+            out.print(activation_card(d), highlight=False)
     else:
-        console().print(activations_table(descriptions))
+        console().print(activations_table(descriptions), highlight=False)
 
 
 def _bind_all(acts, alpha: float | None) -> list[tuple]:

@@ -152,6 +152,12 @@ class RunFolder:
         (folder.path / RESULTS_DIR).mkdir(exist_ok=True)
         return folder
 
+    def threads(self) -> int | None:
+        """The torch threads per task of the run this folder holds; None for a new folder."""
+        if not (self.path / CONFIG_FILE).is_file():
+            return None
+        return self.header()["config"].get("threads", DEFAULTS.threads)   # a folder without the key: 1
+
     def header(self) -> dict:
         path = self.path / CONFIG_FILE
         if not path.is_file():

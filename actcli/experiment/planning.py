@@ -5,12 +5,13 @@ call the same function."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..activations import Activation
-from ..config import DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULTS, MAX_DEPTH, MAX_WIDTH, Config
+from ..config import (DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_THREADS, DEFAULTS, MAX_DEPTH,
+                      MAX_WIDTH, Config)
 from ..errors import ParameterError, UsageProblem
 from .folder import RunFolder, header
 from .running import Execution, Outcome, load_data, run
@@ -29,6 +30,7 @@ class Experiment:
     execution: Execution
     versions: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()       # what the user should know before it starts
+    threads_auto: bool = False        # config.threads came from 'auto': a resumed folder keeps its own
 
     def run(self, folder: str | Path, listener=None, data_dir=None, offline: bool | None = None
             ) -> tuple[RunFolder, Outcome]:
@@ -37,14 +39,27 @@ class Experiment:
         split, dataset = load_data(self.config, data_dir, offline=offline,
                                    progress=getattr(listener, "download", None),
                                    notice=getattr(listener, "notice", None))
-        opened = RunFolder.open(folder, header(self.config, dataset, self.versions))
-        return opened, run(list(self.tasks), opened, split, self.config, listener, self.execution)
+        config = self.config
+        if self.threads_auto:                 # a folder keeps the thread count it was started with
+            kept = RunFolder(folder).threads()
+            if kept is not None and kept != config.threads:
+                config = replace(config, threads=kept)
+                if getattr(listener, "notice", None):
+                    listener.notice(f"{folder}: resumed with its {_threads(kept)} per task; --threads auto "
+                                    f"would choose {self.config.threads} for these "
+                                    f"{len(self.tasks)} tasks (another count needs another folder)")
+        opened = RunFolder.open(folder, header(config, dataset, self.versions))
+        return opened, run(list(self.tasks), opened, split, config, listener, self.execution)
 
     def summarize(self, folder: RunFolder) -> dict:
         """The summary of this experiment's tasks in `folder` (a folder may hold others too)."""
         wanted = set(self.tasks)
         return summarize(folder.header(), {t: r for t, r in folder.results().items() if t in wanted},
                          self.baseline)
+
+
+def _threads(n: int) -> str:
+    return f"{n} torch thread{'s' * (n != 1)}"
 
 
 def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEFAULT_SEED,), *,
@@ -61,12 +76,20 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
     acts = _resolved(activations, definitions or {})
     names = [a.name for a in acts]
     depths, settings = _network(acts, depths, settings)
+    tasks = tuple(plan(names, seeds, depths))
+    threads_auto = settings.get("threads", DEFAULT_THREADS) == "auto"
+    settings = {**settings, "threads": DEFAULTS.threads if threads_auto else settings["threads"]}
     # every formula travels as text, so that each worker can rebuild it; whether it may run after the
     # max-pool is proven here, once (a time-limited proof in a busy worker could decide otherwise)
     formulas = [a for a in acts if hasattr(a, "source")]
     config = train.resolve(Config(**settings, definitions={a.name: a.source for a in formulas},
                                   monotonic_formulas=tuple(a.name for a in formulas
                                                            if a.properties.monotonic is True)))
+    if threads_auto:          # resolved here, recorded as a number: the number is part of the experiment
+        from ..executors import auto_threads
+
+        jobs = "auto" if execution.ray else execution.jobs
+        config = replace(config, threads=auto_threads(jobs, len(tasks), config.device))
     if baseline is not None:
         baseline = lookup.resolve(baseline, config.definitions).name
         if baseline not in names:
@@ -81,9 +104,9 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
         notes.append(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
     import torch
 
-    return Experiment(config=config, activations=tuple(acts), tasks=tuple(plan(names, seeds, depths)), baseline=baseline,
+    return Experiment(config=config, activations=tuple(acts), tasks=tasks, baseline=baseline,
                       execution=execution, versions={"actcli": __version__, "torch": torch.__version__},
-                      notes=tuple(notes))
+                      notes=tuple(notes), threads_auto=threads_auto)
 
 
 def _resolved(activations: Sequence[Activation | str], definitions: Mapping[str, str]) -> list[Activation]:
