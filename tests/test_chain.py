@@ -211,3 +211,27 @@ def test_a_parameter_reaches_every_layer_of_the_chain(name, alpha):
     np.testing.assert_allclose(p.dC_db, bt.grad.numpy(), rtol=1e-12)
     default = run(Chain.build(A.get(name), w, b, x=x), target=0.3)
     assert not np.allclose(default.dC_db, p.dC_db)
+
+
+def test_descent_is_torch_sgd_step_for_step():
+    """The mutation run found the update direction, the step count and the cost's ½ unchecked: `descend` must
+    be plain gradient descent on every w and b, row k after k updates, against torch.optim.SGD on the same
+    chain (C = ½(a_L − y)², torch's own sigmoid)."""
+    w0, b0, x, y, lr, steps = [0.8, -1.2, 1.5], [0.1, 0.3, -0.2], 0.7, 0.9, 0.5, 4
+    rows = descend(Chain.build(A.get("sigmoid"), w0, b0, x=x), target=y, lr=lr, steps=steps)
+    wt = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([wt, bt], lr=lr)
+    expected = []
+    for k in range(steps + 1):
+        a = torch.tensor(x, dtype=torch.float64)
+        for j in range(3):
+            a = torch.sigmoid(wt[j] * a + bt[j])
+        cost = 0.5 * (a - y) ** 2
+        opt.zero_grad()
+        cost.backward()
+        expected.append((k, bt[0].item(), bt.grad[0].item(), cost.item()))
+        opt.step()
+    assert [(r.step, r.b1, r.grad_b1, r.cost) == pytest.approx(e, rel=1e-12) for r, e in zip(rows, expected)] \
+        == [True] * (steps + 1)
+    assert len(rows) == steps + 1 and rows[-1].cost < rows[0].cost
