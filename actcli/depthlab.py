@@ -84,17 +84,12 @@ def _bounds(depth: int, width: int, batch: int, measure: bool) -> None:
     if not 1 <= batch <= MAX_BATCH:
         raise ParameterError(f"batch {batch} is outside 1..{MAX_BATCH:,}", "batch")
     if measure:
-        import os
+        from .machine import refuse_unless_it_fits
 
+        # float64 weights and their gradients, and each layer's z, a and f′ probe for the batch
         need = 8 * (2 * (784 * width + (depth - 1) * width * width + 10 * width) + 4 * batch * width * depth)
-        try:
-            have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            return
-        if need > have / 2:
-            raise ParameterError(f"a network of depth {depth} and width {width} needs about {need / 1e9:,.1f} GB "
-                                 f"to measure in float64, more than half of this machine's {have / 1e9:,.0f} GB "
-                                 "(--theory-only needs none)", "width")
+        refuse_unless_it_fits(need, f"a network of depth {depth} and width {width}, measured in float64,", "width",
+                              " (--theory-only needs none)")
 
 
 def phase(act: Activation, points: int = 25) -> dict:

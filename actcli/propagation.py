@@ -39,12 +39,6 @@ class Measured:
         return asdict(self)
 
 
-def bytes_needed(depth: int, width: int, batch: int, inputs: int = 784) -> int:
-    """float64 weights and their gradients, and each layer's saved z and a for the batch (4 tensors)."""
-    params = inputs * width + (depth - 1) * width * width + width * CLASSES + depth * width + CLASSES
-    return 8 * (2 * params + 4 * batch * width * depth)
-
-
 def _weights(scheme: Scheme, fans: list[tuple[int, int]], generator: torch.Generator) -> list[torch.Tensor]:
     """Each layer's W (fan_out × fan_in) drawn as the scheme's init draws it: glorot uniform, lecun's
     truncated normal, else normal with variance σ_w²/fan_in; all with the variance theory assumes."""

@@ -19,21 +19,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from actcli import activations as A  # noqa: E402
 from actcli import depthlab  # noqa: E402
-
-
-def matmul_gflops(seconds: float = 0.5) -> float:
-    a, b = torch.randn(256, 512, dtype=torch.float64), torch.randn(512, 512, dtype=torch.float64)
-    for _ in range(20):
-        a @ b
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(20):
-            a @ b
-        n += 20
-    return 2 * 256 * 512 * 512 * n / (time.perf_counter() - t0) / 1e9
+from reference import matmul_gflops  # noqa: E402  (benchmarks/reference.py)
 
 
 def main() -> None:
@@ -46,7 +36,7 @@ def main() -> None:
     six = [A.get(n) for n in A.ARTICLE_ACTIVATIONS]
     theory, measured, peak = [], [], []
     for _ in range(args.repeats):
-        peak.append(matmul_gflops())
+        peak.append(matmul_gflops(256, 512, 512, torch.float64))
         t0 = time.perf_counter()
         depthlab.study(every, depth=100, measure=False)
         theory.append(time.perf_counter() - t0)

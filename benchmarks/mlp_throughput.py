@@ -16,32 +16,20 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from actcli import data, train  # noqa: E402
 from actcli.config import Config  # noqa: E402
 from actcli.mlp import flops_per_image  # noqa: E402
+from reference import matmul_gflops  # noqa: E402  (benchmarks/reference.py)
 
 WIDTH = 256
 DEPTHS = (8, 32)
-
-
-def matmul_gflops(precision: str, seconds: float = 1.0) -> float:
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    a, b = torch.randn(128, WIDTH, dtype=dtype), torch.randn(WIDTH, WIDTH, dtype=dtype)
-    for _ in range(50):
-        a @ b
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(100):
-            a @ b
-        n += 100
-    return 2 * 128 * WIDTH * WIDTH * n / (time.perf_counter() - t0) / 1e9
 
 
 def main() -> None:
@@ -60,7 +48,7 @@ def main() -> None:
     speed: dict[int, list[float]] = {d: [] for d in DEPTHS}
     peak = []
     for _ in range(args.repeats):
-        peak.append(matmul_gflops(cfg.precision))
+        peak.append(matmul_gflops(128, WIDTH, WIDTH, torch.bfloat16 if cfg.precision == "bf16" else torch.float32, 1.0))
         for depth in DEPTHS:
             result = train.train("relu", on_device, cfg, seed=0, depth=depth)
             speed[depth].append(result.images_per_second)

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "actcli"
 
 LAYERS = [
-    ("leaves", ["actcli.errors", "actcli.config", "actcli.files", "actcli.jsonout", "actcli.numerics",
+    ("leaves", ["actcli.errors", "actcli.config", "actcli.files", "actcli.jsonout", "actcli.numerics", "actcli.machine",
                 "actcli.stats"]),
     ("registry", ["actcli.activations"]),
     ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain", "actcli.theory",

@@ -159,19 +159,11 @@ def _network(acts: Sequence[Activation], depths: Sequence[int] | None, settings:
 
 def _fits(depth: int, width: int, batch: int) -> None:
     """Refuse an MLP whose training would not fit in this machine's memory, with the figure."""
-    import os
-
+    from ..machine import refuse_unless_it_fits
     from ..mlp import parameters
 
     n = parameters(depth, width)
     # fp32 weights, gradients and Adam's two moments (16 bytes a parameter), and each layer's saved
     # activations for the batch (input, pre-activation, output, dropout: 4 × 4 bytes a unit)
-    need = 16 * n + 16 * batch * width * depth
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > have / 2:
-        raise ParameterError(f"an MLP of depth {depth} and width {width} has {n:,} parameters: training it "
-                             f"needs about {need / 1e9:,.1f} GB, more than half of this machine's "
-                             f"{have / 1e9:,.0f} GB", "width")
+    refuse_unless_it_fits(16 * n + 16 * batch * width * depth,
+                          f"an MLP of depth {depth} and width {width} has {n:,} parameters: training it", "width")
