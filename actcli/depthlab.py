@@ -17,11 +17,12 @@ MAX_DEPTH, MAX_WIDTH, MAX_BATCH = 10_000, 16_384, 60_000
 VANISHED = 1e-8           # a layer whose gradient is below this fraction of the last layer's has lost it
 
 
-def images(dataset: str, batch: int, data_dir=None) -> tuple[np.ndarray, np.ndarray, str]:
-    """The first `batch` training images (x/255, flattened) and labels, as `compare` splits the data."""
+def images(dataset: str, batch: int, data_dir=None, notice=None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first `batch` training images (x/255, flattened) and labels, as `compare` splits the data (never
+    downloading: `notice` is told when the bundled sample stands in)."""
     from . import data
 
-    loaded = data.load(dataset, data_dir, offline=True)
+    loaded = data.load(dataset, data_dir, offline=True, notice=notice)
     split = data.split(loaded, 0.1, None, seed=0)
     if batch > len(split.train_y):
         raise ParameterError(f"batch {batch} is more than the {len(split.train_y):,} training images of "
@@ -42,14 +43,14 @@ def first_vanished(gradient: Sequence[float]) -> int | None:
 def study(acts: Sequence[Activation], depth: int = 50, width: int = 512, init: str = "glorot",
           sigma_w2: float | None = None, sigma_b2: float | None = None, batch: int = 256,
           dataset: str = "mnist-sample", seeds: Sequence[int] = (0, 1, 2), measure: bool = True,
-          data_dir=None) -> dict:
+          data_dir=None, notice=None) -> dict:
     """Theory, and the measurement over `seeds`, for each activation: the document `actcli depth` prints."""
     _bounds(depth, width, batch, measure)
     if sigma_w2 is not None and not (math.isfinite(sigma_w2) and sigma_w2 > 0):
         raise ParameterError(f"sigma_w2 must be a finite number > 0, not {sigma_w2}", "sigma_w2")
     if sigma_b2 is not None and not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
         raise ParameterError(f"sigma_b2 must be a finite number ≥ 0, not {sigma_b2}", "sigma_b2")
-    x, y, source = images(dataset, batch, data_dir)
+    x, y, source = images(dataset, batch, data_dir, notice)
     q1_input = float(np.mean(x ** 2))
     input_norm2 = float(np.mean(np.sum(x ** 2, axis=1)))
     rows = []

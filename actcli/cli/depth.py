@@ -59,7 +59,7 @@ def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, 
             raise click.BadParameter(str(exc), param_hint=["--seeds"]) from exc
     with options_for("depth", "width", "batch", "init", "sigma_w2", "sigma_b2", "activation"):
         doc = depthlab.study(acts, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seed_list,
-                             measure=not theory_only)
+                             measure=not theory_only, notice=lambda m: click.echo(f"note: {m}", err=True))
         if phase:
             doc["phase"] = depthlab.phase(acts[0])
     if path is not None:
