@@ -70,3 +70,24 @@ def test_the_tolerance_is_1e_8_relative_above_1_and_absolute_below(act, x, slope
     assert off_by(0.0).df_autograd[0] == pytest.approx(slope, rel=1e-15)
     assert off_by(0.5e-8 * max(1.0, slope)).passed
     assert not off_by(2e-8 * max(1.0, slope)).passed
+
+
+def test_the_whole_document_with_a_parameter_by_hand():
+    """Every key of `derive --json`, and α reaching f, f′, autograd, the central difference and the kink test
+    (the mutation run found all of them unchecked): leaky ReLU with α = 0.3, by hand."""
+    a = A.get("leaky-relu")
+    doc = derive(a, [-1.0, 0.0, 2.0], {"alpha": 0.3}, check=True).to_dict()
+    numeric = [p.pop("df_numeric") for p in doc["points"]]
+    assert doc == {"activation": "leaky-relu", "params": {"alpha": 0.3}, "formula": a.formula,
+                   "derivative": a.derivative_formula, "latex": a.latex, "latex_derivative": a.latex_derivative,
+                   "points": [{"x": -1.0, "f": -0.3, "df": 0.3, "df_autograd": pytest.approx(0.3, rel=1e-15),
+                               "kink": False},
+                              {"x": 0.0, "f": 0.0, "df": 0.3, "df_autograd": pytest.approx(0.3, rel=1e-15),
+                               "kink": True},
+                              {"x": 2.0, "f": 2.0, "df": 1.0, "df_autograd": 1.0, "kink": False}],
+                   "max_abs_error": pytest.approx(0.0, abs=1e-16), "max_abs_error_numeric": pytest.approx(0, abs=1e-10),
+                   "tolerance": 1e-8, "passed": True}
+    # the central difference straddles the kink at 0: (f(h) − f(−h)) / 2h = (1 + α)/2
+    assert numeric == [pytest.approx(0.3, abs=1e-10), pytest.approx(0.65, rel=1e-12), pytest.approx(1.0, abs=1e-10)]
+    approx = derive(A.get("gelu-tanh")).to_dict()["approximation"]
+    assert (approx["of"], approx["interval"]) == ("gelu", [-10.0, 10.0])
