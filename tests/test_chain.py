@@ -235,3 +235,59 @@ def test_descent_is_torch_sgd_step_for_step():
     assert [(r.step, r.b1, r.grad_b1, r.cost) == pytest.approx(e, rel=1e-12) for r, e in zip(rows, expected)] \
         == [True] * (steps + 1)
     assert len(rows) == steps + 1 and rows[-1].cost < rows[0].cost
+
+
+# ---- what the mutation run (docs/testing.md) found unchecked ---------------------------------------
+
+def test_the_pass_document_layer_by_layer():
+    """Three sigmoid layers, w = 2, b = 0, x = 1 (the default input), every row and the product by hand."""
+    p = run(Chain.build(A.get("sigmoid"), [2.0], [0.0], layers=3), dC_da=1.0)
+    s = lambda t: 1 / (1 + math.exp(-t))              # noqa: E731
+    a1 = s(2.0); a2 = s(2 * a1); a3 = s(2 * a2)       # noqa: E702
+    d = [a * (1 - a) for a in (a1, a2, a3)]
+    doc = p.to_dict(lr=0.5)
+    assert doc["input"] == 1.0 and doc["params"] == {}
+    assert [(r["j"], r["z"], r["a"], r["dact"]) for r in doc["layers"]] == [
+        (1, 2.0, pytest.approx(a1), pytest.approx(d[0])), (2, pytest.approx(2 * a1), pytest.approx(a2),
+                                                            pytest.approx(d[1])),
+        (3, pytest.approx(2 * a2), pytest.approx(a3), pytest.approx(d[2]))]
+    assert doc["product"]["symbols"] == ["σ′(z₁)", "w₂σ′(z₂)", "w₃σ′(z₃)", "∂C/∂a₃"]
+    assert doc["product"]["values"] == [pytest.approx(d[0]), pytest.approx(2 * d[1]), pytest.approx(2 * d[2]), 1.0]
+    assert p.gradient_labels() == ["∂C/∂w₁", "∂C/∂w₂", "∂C/∂w₃", "∂C/∂b₁", "∂C/∂b₂", "∂C/∂b₃"]
+    assert Chain.build(A.get("leaky-relu"), [1.0], params={"alpha": 0.1}).params == {"alpha": 0.1}
+    assert run(Chain.build(A.get("leaky-relu"), [1.0], params={"alpha": 0.1})).to_dict(0.5)["params"] == {"alpha": 0.1}
+
+
+def test_how_many_layers_a_list_makes():
+    assert Chain.build(A.get("relu"), [1.0], [0.5, 0.5]).weights == (1.0, 1.0)            # two biases: 2 layers
+    assert len(Chain.build(A.get("relu"), [1.0] * 1000).weights) == 1000                 # MAX_LAYERS is allowed
+    with pytest.raises(ParameterError, match="layers must be 1 to 1000, got 1001") as e:
+        Chain.build(A.get("relu"), [1.0], [0.0] * 1001)
+    assert e.value.param == "biases"                                                    # the list that counted
+    with pytest.raises(ParameterError) as e:
+        Chain.build(A.get("relu"), [1.0], layers=0)
+    assert e.value.param == "layers"
+
+
+def test_descent_takes_zero_to_max_steps():
+    chain = Chain.build(A.get("sigmoid"), [1.0], [0.0])
+    assert [r.step for r in descend(chain, target=0.0, lr=0.1, steps=0)] == [0]
+    assert len(descend(chain, target=0.0, lr=0.1, steps=1000)) == 1001
+    for bad in (-1, 1001):
+        with pytest.raises(ParameterError, match=f"steps must be 0 to 1000, got {bad}") as e:
+            descend(chain, target=0.0, lr=0.1, steps=bad)
+        assert e.value.param == "steps"
+
+
+def test_overflow_and_dead_units_stay_silent_and_exact():
+    """Weights of 1e200 overflow: the chain says so without a numpy warning; a dead ReLU passes exactly 0 even
+    where the gradient above it is infinite (0 · inf would be nan)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = run(Chain.build(A.get("sigmoid"), [1e200], layers=4))          # centred: 25·1e200 per layer
+        assert p.regime == "overflow"
+        descend(Chain.build(A.get("leaky-relu"), [100.0], [0.0]), target=0.0, lr=0.5, steps=5)
+        dead = run(Chain.build(A.get("relu"), [1e200, 1e200, 1e200], [0.0, 1.0, 1.0], x=-1.0))   # z₁ = −1e200: dead
+        assert dead.dC_db[0] == 0.0 and dead.dC_dw[0] == 0.0
