@@ -259,6 +259,7 @@ def test_the_pass_document_layer_by_layer():
 
 
 def test_how_many_layers_a_list_makes():
+    assert Chain.build(A.get("relu"), 2.0, 0.5, layers=3).weights == (2.0, 2.0, 2.0)     # one number, every layer
     assert Chain.build(A.get("relu"), [1.0], [0.5, 0.5]).weights == (1.0, 1.0)            # two biases: 2 layers
     assert len(Chain.build(A.get("relu"), [1.0] * 1000).weights) == 1000                 # MAX_LAYERS is allowed
     with pytest.raises(ParameterError, match="layers must be 1 to 1000, got 1001") as e:
@@ -287,7 +288,8 @@ def test_overflow_and_dead_units_stay_silent_and_exact():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         p = run(Chain.build(A.get("sigmoid"), [1e200], layers=4))          # centred: 25·1e200 per layer
-        assert p.regime == "overflow"
-        descend(Chain.build(A.get("leaky-relu"), [100.0], [0.0]), target=0.0, lr=0.5, steps=5)
+        assert p.regime == "overflow" and p.to_dict(0.5)["product"]["result"] == p.grad_b1
+        rows = descend(Chain.build(A.get("leaky-relu"), [100.0], [0.0]), target=0.0, lr=0.5, steps=40)
+        assert not math.isfinite(rows[-1].cost)                            # it blew up, silently
         dead = run(Chain.build(A.get("relu"), [1e200, 1e200, 1e200], [0.0, 1.0, 1.0], x=-1.0))   # z₁ = −1e200: dead
         assert dead.dC_db[0] == 0.0 and dead.dC_dw[0] == 0.0
