@@ -8,6 +8,9 @@ is this config as it was run.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Annotated, Literal
+
+from .bounds import NonNegative, Positive, Range
 
 # The seed a single run uses when none is given.
 DEFAULT_SEED = 0
@@ -19,27 +22,34 @@ MAX_THREADS = 256
 DEFAULT_JOBS = "auto"
 
 
+# A thread count a config may hold.
+Threads = Annotated[int, Range(1, MAX_THREADS)]
+
+
 @dataclass(frozen=True)
 class Config:
     dataset: str = "mnist"
-    epochs: int = 5               # passes over the training images
-    batch_size: int = 128         # the article's
-    lr: float = 1e-3              # Adam, the article's (Keras' default)
-    clip: str = "value"           # 'value' (the article's Adam(clipvalue=0.5)), 'norm' or 'none'
-    clip_threshold: float = 0.5   # the article's clipvalue
-    limit: int | None = None      # use only this many training images (quick runs)
-    val_fraction: float = 0.1     # held out of the training images; the test set is touched once, at the end
-    device: str = "auto"          # 'auto' picks CUDA when there is one
-    precision: str = "auto"       # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
-    threads: int = 1              # torch CPU threads per task: part of the experiment, since another count
-                                  # sums in another order and changes the numbers (docs/benchmarks.md)
-    eval_batch_size: int = 1000
-    log_every: int = 25           # steps between progress reports (each one reads a number off the device)
+    epochs: Positive = 5              # passes over the training images
+    batch_size: Positive = 128        # the article's
+    lr: NonNegative = 1e-3            # Adam, the article's (Keras' default)
+    # 'value' (the article's Adam(clipvalue=0.5)), 'norm' or 'none'
+    clip: Literal["value", "norm", "none"] = "value"
+    clip_threshold: NonNegative = 0.5  # the article's clipvalue
+    limit: Positive | None = None     # use only this many training images (quick runs)
+    # held out of the training images; the test set is touched once, at the end
+    val_fraction: Annotated[float, Range(0, 1)] = 0.1
+    device: Literal["auto", "cpu", "cuda"] = "auto"         # 'auto' picks CUDA when there is one
+    # 'auto' is bf16 autocast where bf16 is native, fp32 elsewhere
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    threads: Threads = 1              # torch CPU threads per task: part of the experiment, since another count
+                                      # sums in another order and changes the numbers (docs/benchmarks.md)
+    eval_batch_size: Positive = 1000
+    log_every: Positive = 25          # steps between progress reports (each one reads a number off the device)
     # formula activations the tasks may name, {name: formula}: every worker rebuilds them from the text
-    definitions: dict = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)
     # the formulas proven non-decreasing when the run was planned: only they move after the max-pool
     # (decided once, so that a busy worker's time-limited proof cannot change the network)
-    monotonic_formulas: tuple = ()
+    monotonic_formulas: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

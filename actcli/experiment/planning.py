@@ -34,6 +34,8 @@ class Experiment:
             ) -> tuple[RunFolder, Outcome]:
         """Load the data, open (or resume) the run folder and train what it does not hold yet.
         `listener` gets the executors' events and may have `download` and `notice` (see running.run)."""
+        if RunFolder(folder).is_run():
+            RunFolder(folder).results()     # a damaged folder fails now, not after the data has loaded
         split, dataset = load_data(self.config, data_dir, offline=offline,
                                    progress=getattr(listener, "download", None),
                                    notice=getattr(listener, "notice", None))

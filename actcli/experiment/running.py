@@ -3,11 +3,12 @@ saved in the run folder as it arrives; Ctrl-C keeps what finished."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from ..config import DEFAULT_JOBS, Config
 from ..errors import UsageProblem
+from ..records import DatasetInfo
 from .folder import RunFolder
 from .tasks import Task
 
@@ -19,7 +20,7 @@ def load_data(cfg: Config, data_dir=None, offline: bool | None = None, progress=
 
     loaded = data.load(cfg.dataset, data_dir, offline=offline, progress=progress, notice=notice)
     split = data.split(loaded, cfg.val_fraction, cfg.limit, seed=0)
-    return split, {"name": loaded.name, "requested": cfg.dataset, "source": loaded.source, **split.sizes()}
+    return split, asdict(DatasetInfo(loaded.name, cfg.dataset, str(loaded.source), **split.sizes()))
 
 
 @dataclass(frozen=True)

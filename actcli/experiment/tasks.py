@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, fields
+from typing import Iterable, Mapping
 
 from ..config import MAX_SEED
 from ..errors import UsageProblem
@@ -23,6 +23,11 @@ class Task:
     def key(self) -> str:
         """The task's file name (without .json); a formula's name is made safe for a file name."""
         return f"{safe_stem(self.activation)}-seed{self.seed}"
+
+    @classmethod
+    def of(cls, result: Mapping) -> Task:
+        """The task a result holds: its fields of the task's names."""
+        return cls(**{f.name: result[f.name] for f in fields(cls)})
 
 
 def plan(activations: Iterable[str], seeds: Iterable[int]) -> list[Task]:
