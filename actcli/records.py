@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypedDict
 
 from .bounds import Count, NonNegative, Positive, Range
 from .config import MAX_SEED, Config
@@ -26,7 +26,17 @@ Loss = Annotated[float, Range(0, finite=False)]          # cross-entropy: ≥ 0,
 Norm = Annotated[float, Range(0, finite=False)]          # a gradient norm: inf when it explodes
 Measure = Annotated[float, Range(finite=False)]          # a layer's mean or std: nan once diverged
 Rate = Annotated[float, Range(0, finite=False)]          # images/s; a task with no epoch has none (nan)
-Layers = dict[str, dict[str, Measure]]                   # layer → {mean, std, dead_fraction}
+
+
+class LayerStats(TypedDict):
+    """An activation layer's output on the probe batch (see train.LayerProbe)."""
+
+    mean: Measure
+    std: Annotated[float, Range(0, finite=False)]
+    dead_fraction: Fraction
+
+
+Layers = dict[str, LayerStats]                           # activation layer → its statistics
 
 
 @dataclass

@@ -142,8 +142,10 @@ def _adapter(record: type):
 
 def _shape(tp):
     """The JSON shape of an annotation: a dataclass as a TypedDict of its fields, a tuple as a list, the
-    rest (numbers with their Range, text, Literal) as it is."""
-    if dataclasses.is_dataclass(tp):
+    rest (numbers with their Range, text, Literal) as it is. (A TypedDict is rebuilt the same way.)"""
+    from typing_extensions import is_typeddict
+
+    if dataclasses.is_dataclass(tp) or is_typeddict(tp):
         return _typed_dict(tp)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin is typing.Annotated:
@@ -159,17 +161,27 @@ def _shape(tp):
 
 @functools.cache
 def _typed_dict(cls: type):
-    """The file shape of dataclass `cls`: every field required (unless its metadata says OPTIONAL), plus
-    the properties it names in DERIVED (written beside the fields), with their return annotations."""
-    from pydantic import ConfigDict
-    from typing_extensions import NotRequired, TypedDict
+    """The file shape of a dataclass or TypedDict `cls`: every field required (unless its metadata says
+    OPTIONAL), plus the properties it names in DERIVED (written beside the fields), with their return
+    annotations."""
+    from typing_extensions import NotRequired
 
     hints = typing.get_type_hints(cls, include_extras=True)
+    if not dataclasses.is_dataclass(cls):
+        return _strict(cls.__name__, {name: _shape(tp) for name, tp in hints.items()})
     keys = {f.name: NotRequired[_shape(hints[f.name])] if f.metadata.get("optional") else _shape(hints[f.name])
             for f in dataclasses.fields(cls)}
     for name in getattr(cls, "DERIVED", ()):
         keys[name] = _shape(typing.get_type_hints(getattr(cls, name).fget, include_extras=True)["return"])
-    shape = TypedDict(cls.__name__, keys)
+    return _strict(cls.__name__, keys)
+
+
+def _strict(name: str, keys: dict):
+    """A TypedDict that pydantic checks strictly (no conversions) and that refuses unknown keys."""
+    from pydantic import ConfigDict
+    from typing_extensions import TypedDict
+
+    shape = TypedDict(name, keys)
     shape.__pydantic_config__ = ConfigDict(strict=True, extra="forbid")
     return shape
 
