@@ -134,6 +134,16 @@ def test_losing_every_node_is_one_line_that_says_what_was_kept(invoke, tmp_path,
     assert err.endswith(f" in {out}/; the same command resumes the other {4 - len(kept)}"), err
 
 
+def forget(cluster):
+    """A head killed outright leaves its address in Ray's ray_current_cluster file, where the next `ray.init()`
+    on this machine would look for a cluster to join (and fail): remove it if it is this cluster's."""
+    import tempfile
+
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    if current.exists() and current.read_text().strip() == cluster.address:
+        current.unlink()
+
+
 def test_a_lost_head_is_one_line_in_seconds(tmp_path, data):
     """actcli in its own process, as a user runs it; this process is not connected to the cluster."""
     cluster, _ = start_cluster(connect=False)
@@ -148,6 +158,7 @@ def test_a_lost_head_is_one_line_in_seconds(tmp_path, data):
         took = time.monotonic() - started
     finally:
         cluster.shutdown()
+        forget(cluster)
     ours = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
     kept = sorted(p.stem for p in (out / "results").glob("*.json"))
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
