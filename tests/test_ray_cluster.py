@@ -7,7 +7,8 @@ two worker nodes of one CPU each, all in this process tree), losing nodes while 
 - The head removed under a `compare` in another process (as a user's cluster dies): the same one line, in
   seconds, where Ray alone ended the process after 60 s with no word of what was kept.
 
-Each test starts its own cluster (≈ 6 s); the file takes about a minute on two cores.
+Each test starts its own cluster (≈ 7 s); the file takes about 80 s on two cores, most of it Ray starting and
+stopping.
 """
 
 import os
@@ -34,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """2,000 synthetic digits: a task trains for a second or two, long enough to lose a node under it."""
-    return write_mnist_like(tmp_path_factory.mktemp("digits"), n_train=2000, n_test=100)
+    """1,000 synthetic digits: a task trains for about a second, long enough to lose a node under it."""
+    return write_mnist_like(tmp_path_factory.mktemp("digits"), n_train=1000, n_test=100)
 
 
 @pytest.fixture(scope="module")
