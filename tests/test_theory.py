@@ -30,6 +30,35 @@ def test_gaussian_expectations_agree_with_quad(name, q):
     assert T.slope_moment(act, q) == pytest.approx(quad_mean(lambda x: act.df(x) ** 2, q), rel=1e-10)
 
 
+def quad_pieces(g, q):
+    """E[g(√q z)] by adaptive quadrature on pieces whose edges double from 2⁻⁶ in x = √q z and stop at
+    |z| = 40: a steep φ(√q z) at large q (tanh at q = 10⁶ changes within |z| < 10⁻³) is resolved."""
+    s = math.sqrt(q)
+    edges = sorted({0.0, 40.0} | {2.0 ** k / s for k in range(-6, 40) if 2.0 ** k / s < 40})
+
+    def f(z):
+        return float(g(np.array(s * z))) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return sum(integrate.quad(f, sign * a, sign * b, epsabs=0, epsrel=1e-13, limit=200)[0] * sign
+               for a, b in zip(edges, edges[1:]) for sign in (1, -1))
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+@pytest.mark.parametrize("q", [1e2, 1e4, 1e6])
+def test_gaussian_expectations_stay_exact_where_the_activation_is_steep(name, q):
+    """At large q the activation changes on a scale of 1/√q in z (a wide variance, or σ_w² = 10⁶): panels
+    of a fixed width in z would miss it (tanh's E[φ′²] at q = 10⁶ came out 1.6e-6 for 5.3e-4)."""
+    act = A.get(name)
+    assert T.second_moment(act, q) == pytest.approx(quad_pieces(lambda x: act.f(x) ** 2, q), rel=1e-9)
+    assert T.slope_moment(act, q) == pytest.approx(quad_pieces(lambda x: act.df(x) ** 2, q), rel=1e-9)
+
+
+def test_steep_tanh_against_its_asymptote():
+    """E[sech⁴(√q z)] → (4/3)/√(2πq) as q → ∞ (∫sech⁴ = 4/3), independently of any quadrature."""
+    tanh = A.get("tanh")
+    for q in (1e8, 1e10):
+        assert T.slope_moment(tanh, q) == pytest.approx(4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-6)
+
+
 def test_relu_with_he_is_critical_and_keeps_every_length():
     relu = A.get("relu")
     assert T.chi(relu, 0.37, 2.0) == pytest.approx(1.0, abs=1e-12)          # 2 · P(z > 0)
@@ -73,9 +102,19 @@ def test_an_infinite_expectation_is_an_error():
     from actcli.errors import ParameterError
 
     blows = from_formula("exp(x**2)")
-    assert T.second_moment(blows, 0.2) == pytest.approx(1 / math.sqrt(1 - 4 * 0.2), rel=1e-9)   # E[e^{2qz²}]
-    with pytest.raises(ParameterError, match="not finite"):
-        T.second_moment(blows, 0.3)
+    # E[e^{2qz²}] = 1/√(1 − 4q): at q = 0.2 the integrand e^{−z²/10} is still 3e-9 at |z| = 14, where the
+    # panels end, so it is integrated out to where it has died (1e-9 would pass a truncated integral)
+    assert T.second_moment(blows, 0.2) == pytest.approx(1 / math.sqrt(1 - 4 * 0.2), rel=1e-13)
+    assert T.second_moment(blows, 0.1) == pytest.approx(1 / math.sqrt(1 - 4 * 0.1), rel=1e-13)
+    for q in (0.25, 0.3, 4.0):               # q = ¼ exactly: the integrand is flat, the mean infinite
+        with pytest.raises(ParameterError, match=r"exp\(x\*\*2\): E\[φ\(√q z\)²\] at q = .* is not finite"):
+            T.second_moment(blows, q)
+    with pytest.raises(ParameterError, match="cannot be computed in float64"):
+        T.second_moment(blows, 0.24)         # finite (5), but e^{2qx²} overflows before the integrand dies
+    assert T.second_moment(from_formula("exp(x)"), 50.0) == pytest.approx(math.exp(100.0), rel=1e-12)
+    # a tail that is exactly 0 on both sides is no sign of growth
+    assert T.slope_moment(from_formula("min(max(x, -1), 1)"), 1.0) == pytest.approx(
+        math.erf(1 / math.sqrt(2)), rel=1e-6)
 
 
 @pytest.fixture(scope="module")
