@@ -180,10 +180,11 @@ def test_depth_writes_its_figure_and_phase(invoke, tmp_path):
     (["--sigma-b2", "inf"], "inf is not a finite number"),
     (["sigmoid", "--init", "critical", "--theory-only"], "sigmoid has no critical point"),
     (["exp(x**2)", "--sigma-w2", "1", "--theory-only"],
-     "Invalid value for 'ACTIVATION…': exp(x**2): E[φ(√q z)²] at q = 1.371 is not finite"),
+     "Invalid value for '[ACTIVATION…]': exp(x**2): E[φ(√q z)²] at q = 1.371 is not finite"),
     (["relu", "tanh", "--phase"], "--phase draws one activation, not 2"),
     (["--depth", "10000", "--width", "16384"], "needs about"),
     (["--seeds", "3-1"], "a range goes up"),
+    (["nosuch"], "Invalid value for '[ACTIVATION…]': unknown activation 'nosuch'"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(invoke, tmp_path, args, says):
     out = tmp_path / "never.png"

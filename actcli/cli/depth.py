@@ -14,7 +14,7 @@ from ._common import ACTIVATION, FiniteFloat, console, emit_json, json_option, o
 
 
 @cli.command()
-@click.argument("names", nargs=-1, type=ACTIVATION)
+@click.argument("names", nargs=-1, type=ACTIVATION, metavar="[ACTIVATION…]")
 @click.option("--depth", type=int, default=50, show_default=True, help="Hidden layers L (1 to 10,000).")
 @click.option("--width", type=int, default=512, show_default=True, help="Units per hidden layer N (1 to 16,384).")
 @click.option("--init", type=click.Choice(INIT_NAMES), default="glorot", show_default=True,
@@ -66,7 +66,7 @@ def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, 
         except ParameterError as exc:     # an activation whose Gaussian expectation is infinite: the argument
             if exc.param != "activation":
                 raise
-            raise click.BadParameter(str(exc), param_hint=["ACTIVATION…"]) from exc
+            raise click.BadParameter(str(exc), param_hint=["[ACTIVATION…]"]) from exc
     if path is not None:
         from ..depthplots import depth_figure, phase_figure
 
