@@ -246,25 +246,45 @@ class Theory:
         return asdict(self)
 
 
+def _log_moment(moment, act: Activation, log_q: float) -> float:
+    """log E[g(√q z)] for g = φ² or φ′² (`moment`), at any q: computed inside [Q_TINY, Q_HUGE], and beyond it
+    carried on as the power law the moment follows at that edge (exact for ReLU-like and other homogeneous
+    φ; φ(0)² + O(q) for smooth ones at small q), so that 1,000 ordered layers (q → 10⁻⁶⁰⁰) or chaotic ones
+    (q → 10⁶⁰⁰) neither underflow to 0 nor overflow to inf."""
+    log_lo, log_hi = math.log(Q_TINY), math.log(Q_HUGE)
+    if log_lo <= log_q <= log_hi:
+        value = moment(act, math.exp(log_q))
+        return math.log(value) if value > 0 else -math.inf
+    edge, inner = (log_lo, log_lo + math.log(10.0)) if log_q < log_lo else (log_hi, log_hi - math.log(10.0))
+    at_edge, at_inner = moment(act, math.exp(edge)), moment(act, math.exp(inner))
+    if not (at_edge > 0 and at_inner > 0):
+        return -math.inf if at_edge == 0 else math.nan
+    power = (math.log(at_edge) - math.log(at_inner)) / (edge - inner)
+    return math.log(at_edge) + power * (log_q - edge)
+
+
 def predict(act: Activation, depth: int, sigma_w2: Sequence[float] | float, sigma_b2: float, q1_input: float,
             input_norm2: float, width: int) -> Theory:
     """Theory for a network of `depth` hidden layers of `width`: sigma_w2 per weight layer (or one value for
     all); q1_input = mean of x² over the input's features and images (so q¹ = σ_w,1² q1_input + σ_b²);
-    input_norm2 = ‖x‖² (mean over images), for the first layer's gradient."""
+    input_norm2 = ‖x‖² (mean over images), for the first layer's gradient. Lengths and gradients are
+    carried in logs: 1,000 layers that halve q each (ReLU under glorot) go below float64's smallest number."""
     s = np.broadcast_to(np.asarray(sigma_w2, dtype=float), (depth + 1,)).tolist()
-    q = [s[0] * q1_input + sigma_b2]
-    for l in range(1, depth):
-        q.append(length_map(act, q[-1], s[l], sigma_b2))
-    m2 = [second_moment(act, ql) for ql in q]
-    chis = [s[l + 1] * slope_moment(act, max(q[l], Q_TINY)) for l in range(depth)]
-    # ‖δ^l‖² / ‖δ^{L+1}‖² = Π_{k ≥ l} χ^k (in logs: a product of 50 small numbers underflows sooner)
-    log_delta = np.concatenate([np.cumsum(np.log(chis)[::-1])[::-1], [0.0]])
-    norms_in = [input_norm2] + [width * m for m in m2]          # ‖a^{l−1}‖², l = 1 … L+1
-    with np.errstate(divide="ignore"):
-        log_g = 0.5 * (log_delta + np.log(norms_in) - math.log(norms_in[-1]))
-    gradient = np.exp(log_g).tolist()
+    log_b2 = math.log(sigma_b2) if sigma_b2 > 0 else -math.inf
+    log_q = [math.log(s[0] * q1_input + sigma_b2)]
+    log_m2 = [_log_moment(second_moment, act, log_q[0])]
+    for l in range(1, depth):          # q^{l+1} = σ_w² E[φ(√q^l z)²] + σ_b², as log q
+        log_q.append(float(np.logaddexp(math.log(s[l]) + log_m2[-1], log_b2)))
+        log_m2.append(_log_moment(second_moment, act, log_q[-1]))
+    log_chi = [math.log(s[l + 1]) + _log_moment(slope_moment, act, log_q[l]) for l in range(depth)]
+    with np.errstate(all="ignore"):
+        q, m2, chis = np.exp(log_q).tolist(), np.exp(log_m2).tolist(), np.exp(log_chi).tolist()
+        # ‖δ^l‖² / ‖δ^{L+1}‖² = Π_{k ≥ l} χ^k
+        log_delta = np.concatenate([np.cumsum(np.asarray(log_chi)[::-1])[::-1], [0.0]])
+        log_norms_in = np.array([math.log(input_norm2)] + [math.log(width) + m for m in log_m2])  # ‖a^{l−1}‖²
+        gradient = np.exp(0.5 * (log_delta + log_norms_in - log_norms_in[-1])).tolist()
     square = s[1] if depth > 1 else s[0]
-    fp = fixed_point(act, square, sigma_b2, q_start=q[-1])
+    fp = fixed_point(act, square, sigma_b2, q_start=min(max(q[-1], Q_TINY), Q_HUGE))
     chi1 = chi(act, Q_HUGE if fp.q is None else fp.q, square)
     xi = -1.0 / math.log(chi1) if 0 < chi1 < 1 else None
     return Theory(act.name, s, sigma_b2, q, chis, m2, gradient, fp.q, fp.kind, chi1, xi, phase(chi1))

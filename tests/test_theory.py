@@ -190,3 +190,23 @@ def test_bad_input_is_one_line_and_writes_nothing(invoke, tmp_path, args, says):
     out = tmp_path / "never.png"
     err = one_line_error(invoke("depth", *args, "-o", out))
     assert says in err and not out.exists()
+
+
+def test_a_thousand_layers_neither_underflow_nor_overflow():
+    """ReLU under glorot halves q a layer: q^1000 is 2⁻⁹⁹⁹ q¹, and gelu's shrinks 4× a layer to 10⁻⁶⁰⁰, below
+    float64 (its gradient ratio was log(0), a traceback, found by the fuzz test). A homogeneous φ's ratio
+    first/last does not depend on depth (the shrinking signal and the growing error cancel), so relu's at 1,000
+    layers is its ratio at 50 exactly; gelu is ReLU-like near 0, so its ratio stays level too."""
+    relu, gelu = A.get("relu"), A.get("gelu-tanh")
+    q1, norm2, width = 0.1, 78.4, 512
+    for act, rel in ((relu, 1e-9), (gelu, 0.05)):
+        short = T.predict(act, 50, 1.0, 0.0, q1, norm2, width)
+        deep = T.predict(act, 1000, 1.0, 0.0, q1, norm2, width)
+        assert math.isfinite(deep.gradient[0]) and deep.gradient[0] == pytest.approx(short.gradient[0], rel=rel)
+    deep = T.predict(relu, 1000, 1.0, 0.0, q1, norm2, width)
+    assert deep.q[-1] == pytest.approx(q1 * 2.0 ** -999, rel=1e-9)
+    # chaotic the other way: relu at σ_w² = 3 grows q by 1.5 a layer, 1.5¹⁰⁰⁰⁰ overflows; the ratio stays level
+    # (to 1e-7: the power law beyond q = 10⁸ has its exponent from quadrature, 1 ± 1e-12, times ln q ≈ 4,000)
+    wide = T.predict(relu, 10_000, 3.0, 0.0, q1, norm2, width)
+    assert math.isinf(wide.q[-1]) and math.isfinite(wide.gradient[0])
+    assert wide.gradient[0] == pytest.approx(T.predict(relu, 50, 3.0, 0.0, q1, norm2, width).gradient[0], rel=1e-7)
