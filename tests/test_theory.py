@@ -210,3 +210,18 @@ def test_a_thousand_layers_neither_underflow_nor_overflow():
     wide = T.predict(relu, 10_000, 3.0, 0.0, q1, norm2, width)
     assert math.isinf(wide.q[-1]) and math.isfinite(wide.gradient[0])
     assert wide.gradient[0] == pytest.approx(T.predict(relu, 50, 3.0, 0.0, q1, norm2, width).gradient[0], rel=1e-7)
+
+
+def test_a_network_that_dies_on_the_way_up_has_no_ratio(invoke):
+    """relu 1,000 layers deep and 32 wide under glorot: by the last layer every unit is dead for every image
+    (or underflowed), the output layer's gradient is exactly 0 and first/last is no number (it was a
+    ZeroDivisionError). The lost layer is then the first whose gradient is exactly 0."""
+    assert depthlab.first_vanished([1.0, 0.0, 0.0]) == 2 and depthlab.first_vanished([1e-3, 2e-3, 0.0]) == 3
+    assert depthlab.first_vanished([1e-9, 1.0]) == 1 and depthlab.first_vanished([0.5, 1.0]) is None
+    result = invoke("depth", "relu", "--depth", "1000", "--width", "32", "--batch", "8", "--seeds", "0", "--json")
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)["activations"][0]
+    assert row["measured"]["gradient"][-1] == 0 and row["measured_ratio"] == "nan"
+    assert row["measured_first_vanished"] <= 1001 and math.isfinite(row["theory_ratio"])
+    table = invoke("depth", "relu", "--depth", "1000", "--width", "32", "--batch", "8", "--seeds", "0")
+    assert table.exit_code == 0 and "nan: a seed's output layer had no gradient" in " ".join(table.stdout.split())
