@@ -239,7 +239,7 @@ class Theory:
     q_star: float | None
     fixed_point: str
     chi1: float
-    xi: float | None                 # depth scale −1/ln χ₁ where χ₁ < 1
+    xi: float | None                 # depth scale −1/ln χ₁ where ordered; inf where critical, else None
     phase: str
 
     def to_dict(self) -> dict:
@@ -286,8 +286,11 @@ def predict(act: Activation, depth: int, sigma_w2: Sequence[float] | float, sigm
     square = s[1] if depth > 1 else s[0]
     fp = fixed_point(act, square, sigma_b2, q_start=min(max(q[-1], Q_TINY), Q_HUGE))
     chi1 = chi(act, Q_HUGE if fp.q is None else fp.q, square)
-    xi = -1.0 / math.log(chi1) if 0 < chi1 < 1 else None
-    return Theory(act.name, s, sigma_b2, q, chis, m2, gradient, fp.q, fp.kind, chi1, xi, phase(chi1))
+    kind = phase(chi1)
+    # ξ where gradients vanish; at the edge of chaos there is no exponential scale (ξ → ∞: −1/ln(1 − 2e-16)
+    # would print 4.5e15, rounding, not a depth); chaotic, none
+    xi = -1.0 / math.log(chi1) if kind == "ordered" and chi1 > 0 else (math.inf if kind == "critical" else None)
+    return Theory(act.name, s, sigma_b2, q, chis, m2, gradient, fp.q, fp.kind, chi1, xi, kind)
 
 
 def phase_grid(act: Activation, sigma_w2: Sequence[float], sigma_b2: Sequence[float]) -> np.ndarray:

@@ -225,3 +225,16 @@ def test_a_network_that_dies_on_the_way_up_has_no_ratio(invoke):
     assert row["measured_first_vanished"] <= 1001 and math.isfinite(row["theory_ratio"])
     table = invoke("depth", "relu", "--depth", "1000", "--width", "32", "--batch", "8", "--seeds", "0")
     assert table.exit_code == 0 and "nan: a seed's output layer had no gradient" in " ".join(table.stdout.split())
+
+
+def test_the_depth_scale():
+    """ξ = −1/ln χ₁ in the ordered phase (sigmoid under glorot: χ₁ = 0.0557, ξ = 0.346 layers); infinite at
+    the edge of chaos, where −1/ln χ₁ is rounding (elu at χ₁ = 1 − 1e-16 gave 1.3e6, at σ_b² = 0.3 4.5e15);
+    none in the chaotic phase."""
+    def xi(name, sw2, sb2=0.0):
+        return T.predict(A.get(name), 10, sw2, sb2, 0.1, 78.4, 512).xi
+    chi1 = T.chi1_at(A.get("sigmoid"), 1.0, 0.0)
+    assert xi("sigmoid", 1.0) == pytest.approx(-1 / math.log(chi1), rel=1e-12) and 0.3 < xi("sigmoid", 1.0) < 0.4
+    assert xi("relu", 2.0) == xi("elu", 1.0) == xi("tanh", 1.0) == math.inf
+    assert xi("elu", T.critical_point(A.get("elu"), 0.3), 0.3) == math.inf
+    assert xi("selu", 1.0) is None
