@@ -31,9 +31,19 @@ def images(dataset: str, batch: int, data_dir=None, notice=None) -> tuple[np.nda
     return x, split.train_y[:batch].astype(np.int64), loaded.source
 
 
+def ratio(first: float, last: float) -> float:
+    """first / last; nan where the output layer's gradient is exactly 0 (the signal died on the way up: some
+    layer's every unit dead, or underflowed, for every image), where no ratio means anything."""
+    return first / last if last != 0 else math.nan
+
+
 def first_vanished(gradient: Sequence[float]) -> int | None:
-    """The first weight layer (1-based) whose gradient is below VANISHED of the last layer's; None if none."""
+    """The first weight layer (1-based) whose gradient is below VANISHED of the last layer's; None if none.
+    Where the last layer's own gradient is exactly 0 (a dead network) nothing compares with it: the first
+    layer whose gradient is exactly 0 (at the latest the output layer) has certainly lost it."""
     last = gradient[-1]
+    if last == 0:
+        return next(i for i, g in enumerate(gradient, start=1) if g == 0)
     for i, g in enumerate(gradient, start=1):
         if not (g >= VANISHED * last):
             return i
@@ -64,8 +74,8 @@ def study(acts: Sequence[Activation], depth: int = 50, width: int = 512, init: s
 
             runs = [propagation.measure(act, scheme, x, y, depth, width, s) for s in seeds]
             m = propagation.summary(runs)
-            ratios = [r.gradient[0] / r.gradient[-1] for r in runs]
-            with np.errstate(divide="ignore"):
+            ratios = [ratio(r.gradient[0], r.gradient[-1]) for r in runs]
+            with np.errstate(all="ignore"):
                 row |= {"measured": m, "seeds": [r.to_dict() for r in runs],
                         "measured_ratio": float(np.exp(np.mean(np.log(ratios)))),
                         "measured_ratio_low": min(ratios), "measured_ratio_high": max(ratios),

@@ -286,4 +286,7 @@ def depth_table(doc: dict) -> Table:
                      "the output layer's, in theory" + ("; measured: the same, geometric mean over seeds; lost: "
                                                          "the first layer whose gradient is below 1e-8 of the "
                                                          "last's" if measured else ""))
+    if measured and any(not math.isfinite(r["measured_ratio"]) for r in doc["activations"]):
+        table.caption += ("; nan: a seed's output layer had no gradient at all (every unit of a layer dead for "
+                          "every image, or its signal under float64's smallest number)")
     return table

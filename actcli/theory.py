@@ -13,12 +13,15 @@ In a wide network each z^l_i is Gaussian with variance q^l (z ~ N(0, 1) below):
 
 and the gradient of a weight layer is δ^l a^{l−1ᵀ}, so ‖∂L/∂W^l‖ ∝ ‖δ^l‖·‖a^{l−1}‖ with ‖a^l‖² = N·E[φ(√q^l z)²].
 
-Gaussian expectations are computed on each half-line separately, z ∈ [0, 14] and [−14, 0], each cut into
-panels of width 2 with 32 Gauss–Legendre nodes apiece, so that a kink at 0 (ReLU, leaky ReLU, ELU, SELU) sits
-on the boundary of both halves and each half is smooth: agreement with scipy.integrate.quad is about 1e-13 on
-the registry (a test checks 1e-10). Beyond |z| = 14 the Gaussian weighs under e⁻⁹⁸; an activation that grows
-exponentially (a formula's exp(x)) at very large q would need more, and kinks away from 0 (a formula's
-`max(x, 1)`) are integrated across, to about 1e-5.
+Gaussian expectations are computed on each half-line separately, z ∈ [0, 14] and [−14, 0], with 32
+Gauss–Legendre nodes on every panel; the panels are those of width 2 (the Gaussian's scale) together with
+edges doubling from ½ in x = √q z (the activation's own scale: at q = 10⁶ a tanh turns within |z| < 10⁻³,
+which fixed panels would step over). A kink at 0 (ReLU, leaky ReLU, ELU, SELU) sits on the boundary of both
+halves and each half is smooth: agreement with scipy.integrate.quad is about 1e-13 on the registry from
+q = 0.01 to 10⁶ (tests check 1e-10 and 1e-9). Beyond |z| = 14 the Gaussian weighs under e⁻⁹⁸; an integrand
+still alive there (a formula's exp(x**2) just below q = ¼, exp(x) at large q) goes to scipy.integrate.quad
+out to where it has died, and one that does not fall at all (exp(x**2) at q ≥ ¼) is refused as infinite.
+Kinks away from 0 (a formula's `max(x, 1)`) are integrated across, to about 1e-5.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ import numpy as np
 from .activations import Activation
 from .errors import ParameterError
 
-PANELS, NODES, REACH = 7, 32, 14.0   # per half-line: panels of Gauss–Legendre nodes on [0, REACH]
+NODES, STEP, REACH = 32, 2.0, 14.0   # Gauss–Legendre nodes per panel; panels of width ≤ 2 on [0, 14]
+FINE = 2.0 ** np.arange(-1, 31)      # panel edges in x = √q z, so that φ's own scale (|x| ~ 1) is resolved
+TAIL_POINTS = (8.0, 16.0, 32.0)      # where a tail is checked for falling slower than the Gaussian rises
 CRITICAL_RANGE = (0.05, 20.0)  # where the critical σ_w² is looked for
 Q_GRID = np.logspace(-10, 8, 91)    # where the length map is scanned for its fixed points (×1.58 a step)
 Q_TINY, Q_HUGE = 1e-12, 1e8
@@ -41,42 +46,102 @@ INIT_NAMES = ("glorot", "he", "lecun", "critical")
 
 
 @functools.lru_cache(maxsize=1)
-def _half_line() -> tuple[np.ndarray, np.ndarray]:
+def _legendre() -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(NODES)
+
+
+def _half_line(s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes for a scale s, placed for s rounded to a power of 2 (so that they can be kept)."""
+    return _half_line_at(int(round(math.log2(s))) if s > 0 else -1000)
+
+
+@functools.lru_cache(maxsize=None)
+def _half_line_at(k: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes z > 0 and weights w (the Gaussian density included) with Σ w·[f(z) + f(−z)] = E[f(Z)],
-    Z ~ N(0, 1), for f smooth on each half-line."""
-    x, w = np.polynomial.legendre.leggauss(NODES)
-    width = REACH / PANELS
-    z = np.concatenate([width * (k + (x + 1) / 2) for k in range(PANELS)])
-    weights = np.tile(w * width / 2, PANELS)
+    Z ~ N(0, 1), for f(z) = g(s z) smooth on each half-line. Two scales need resolving: the Gaussian's
+    (|z| ~ 1: panels of width 2 out to 14) and the activation's (|s z| ~ 1: panels doubling from ½ in x),
+    so that a steep tanh at q = 10⁸ is as exact as a gentle one. s = 2^k here."""
+    x, w = _legendre()
+    s = 2.0 ** max(k, -60)
+    edges = np.union1d(np.arange(0.0, REACH + STEP / 2, STEP), FINE[FINE < REACH * s] / s)
+    edges = edges[edges <= REACH]
+    a, b = edges[:-1, None], edges[1:, None]
+    z = (a + (b - a) * (x + 1) / 2).ravel()
+    weights = ((b - a) / 2 * w).ravel()
     return z, weights * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
 
+def _not_finite(q: float) -> ParameterError:
+    return ParameterError(f"E[g(√q z)] at q = {q:.4g} is not finite: the activation grows too fast for a "
+                          "Gaussian input", "activation")
+
+
 def gaussian_mean(g, q: float) -> float:
-    """E[g(√q Z)] for Z ~ N(0, 1): g takes a float64 array. ParameterError where it is infinite or nan."""
-    z, w = _half_line()
+    """E[g(√q Z)] for Z ~ N(0, 1): g takes a float64 array. ParameterError where it is infinite or nan.
+
+    Each half-line is integrated on its own (a kink at 0 is a panel edge). Where the integrand has not
+    died out by |z| = 14 (g grows nearly as fast as the Gaussian falls: exp(x²) just below q = ¼), the two
+    half-lines go to scipy.integrate.quad out to infinity instead."""
     s = math.sqrt(q)
+    z, w = _half_line(s)
     with np.errstate(all="ignore"):
         values = np.asarray(g(s * z), dtype=np.float64) + np.asarray(g(-s * z), dtype=np.float64)
-        tails = [np.asarray(g(np.array([s * t, -s * t])), dtype=np.float64) for t in (8.0, 16.0, 32.0)]
-    out = float(np.dot(w, values))
-    # a tail that does not fall as fast as the Gaussian rises (exp(x²) at q ≥ ¼) means no finite mean
-    log_weight = [-t * t / 2 for t in (8.0, 16.0, 32.0)]
-    with np.errstate(divide="ignore"):
-        grows = [np.log(np.abs(v)).max() + lw for v, lw in zip(tails, log_weight, strict=True)]
-    if not math.isfinite(out) or not all(np.isfinite(v).all() for v in tails) or grows[2] > grows[1] > grows[0]:
-        raise ParameterError(f"E[g(√q z)] at q = {q:.4g} is not finite: the activation grows too fast for a "
-                             "Gaussian input", "activation")
+        tails = [np.abs(np.asarray(g(np.array([s * t, -s * t])), dtype=np.float64)).max() for t in TAIL_POINTS]
+        edge = np.abs(np.asarray(g(np.array([s * REACH, -s * REACH])), dtype=np.float64)).max()
+        out = float(np.dot(w, values))
+        # log of the integrand at |z| = 8, 16, 32: one that does not fall (exp(x²) at q ≥ ¼) has no finite mean
+        grows = [math.log(v) - t * t / 2 if v > 0 else -math.inf for v, t in zip(tails, TAIL_POINTS, strict=True)]
+    if (not math.isfinite(out) or not all(math.isfinite(v) for v in tails)
+            or (math.isfinite(grows[0]) and grows[2] >= grows[1] - 1e-6 and grows[1] >= grows[0] - 1e-6)):
+        raise _not_finite(q)
+    if edge * math.exp(-REACH * REACH / 2) * REACH > 1e-13 * abs(out):
+        out = _adaptive(g, s, q)
     return out
+
+
+def _adaptive(g, s: float, q: float) -> float:
+    """E[g(s Z)] by scipy.integrate.quad on [−T, 0] and [0, T], T doubling from 28 until the integrand at ±T
+    is negligible (for integrands that fall slowly). Where g overflows float64 before that, it is refused."""
+    import warnings
+
+    from scipy import integrate
+
+    def f(t):
+        with np.errstate(all="ignore"):
+            value = float(np.asarray(g(np.array([s * t])), dtype=np.float64)[0]) * math.exp(-t * t / 2)
+        if not math.isfinite(value):
+            raise ParameterError(f"E[g(√q z)] at q = {q:.4g} cannot be computed in float64: the activation "
+                                 "grows nearly as fast as a Gaussian input falls", "activation")
+        return value
+
+    reach = 2 * REACH
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        while reach <= 2 ** 12 * REACH:
+            parts = [integrate.quad(f, lo, hi, epsabs=0.0, epsrel=1e-12, limit=400) for lo, hi in
+                     ((-reach, 0.0), (0.0, reach))]
+            value = sum(v for v, _ in parts) / math.sqrt(2 * math.pi)
+            if max(abs(f(-reach)), abs(f(reach))) * reach / math.sqrt(2 * math.pi) <= 1e-15 * abs(value):
+                return value
+            reach *= 2
+    raise _not_finite(q)
+
+
+def _named(act: Activation, what: str, g, q: float) -> float:
+    try:
+        return gaussian_mean(g, q)
+    except ParameterError as exc:
+        raise ParameterError(f"{act.name}: {str(exc).replace('E[g(√q z)]', what)}", exc.param) from None
 
 
 def second_moment(act: Activation, q: float, **params) -> float:
     """E[φ(√q z)²]."""
-    return gaussian_mean(lambda x: act.f(x, **params) ** 2, q)
+    return _named(act, "E[φ(√q z)²]", lambda x: act.f(x, **params) ** 2, q)
 
 
 def slope_moment(act: Activation, q: float, **params) -> float:
     """E[φ′(√q z)²]."""
-    return gaussian_mean(lambda x: act.df(x, **params) ** 2, q)
+    return _named(act, "E[φ′(√q z)²]", lambda x: act.df(x, **params) ** 2, q)
 
 
 def length_map(act: Activation, q: float, sigma_w2: float, sigma_b2: float) -> float:
@@ -174,35 +239,58 @@ class Theory:
     q_star: float | None
     fixed_point: str
     chi1: float
-    xi: float | None                 # depth scale −1/ln χ₁ where χ₁ < 1
+    xi: float | None                 # depth scale −1/ln χ₁ where ordered; inf where critical, else None
     phase: str
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def _log_moment(moment, act: Activation, log_q: float) -> float:
+    """log E[g(√q z)] for g = φ² or φ′² (`moment`), at any q: computed inside [Q_TINY, Q_HUGE], and beyond it
+    carried on as the power law the moment follows at that edge (exact for ReLU-like and other homogeneous
+    φ; φ(0)² + O(q) for smooth ones at small q), so that 1,000 ordered layers (q → 10⁻⁶⁰⁰) or chaotic ones
+    (q → 10⁶⁰⁰) neither underflow to 0 nor overflow to inf."""
+    log_lo, log_hi = math.log(Q_TINY), math.log(Q_HUGE)
+    if log_lo <= log_q <= log_hi:
+        value = moment(act, math.exp(log_q))
+        return math.log(value) if value > 0 else -math.inf
+    edge, inner = (log_lo, log_lo + math.log(10.0)) if log_q < log_lo else (log_hi, log_hi - math.log(10.0))
+    at_edge, at_inner = moment(act, math.exp(edge)), moment(act, math.exp(inner))
+    if not (at_edge > 0 and at_inner > 0):
+        return -math.inf if at_edge == 0 else math.nan
+    power = (math.log(at_edge) - math.log(at_inner)) / (edge - inner)
+    return math.log(at_edge) + power * (log_q - edge)
+
+
 def predict(act: Activation, depth: int, sigma_w2: Sequence[float] | float, sigma_b2: float, q1_input: float,
             input_norm2: float, width: int) -> Theory:
     """Theory for a network of `depth` hidden layers of `width`: sigma_w2 per weight layer (or one value for
     all); q1_input = mean of x² over the input's features and images (so q¹ = σ_w,1² q1_input + σ_b²);
-    input_norm2 = ‖x‖² (mean over images), for the first layer's gradient."""
+    input_norm2 = ‖x‖² (mean over images), for the first layer's gradient. Lengths and gradients are
+    carried in logs: 1,000 layers that halve q each (ReLU under glorot) go below float64's smallest number."""
     s = np.broadcast_to(np.asarray(sigma_w2, dtype=float), (depth + 1,)).tolist()
-    q = [s[0] * q1_input + sigma_b2]
-    for l in range(1, depth):
-        q.append(length_map(act, q[-1], s[l], sigma_b2))
-    m2 = [second_moment(act, ql) for ql in q]
-    chis = [s[l + 1] * slope_moment(act, max(q[l], Q_TINY)) for l in range(depth)]
-    # ‖δ^l‖² / ‖δ^{L+1}‖² = Π_{k ≥ l} χ^k (in logs: a product of 50 small numbers underflows sooner)
-    log_delta = np.concatenate([np.cumsum(np.log(chis)[::-1])[::-1], [0.0]])
-    norms_in = [input_norm2] + [width * m for m in m2]          # ‖a^{l−1}‖², l = 1 … L+1
-    with np.errstate(divide="ignore"):
-        log_g = 0.5 * (log_delta + np.log(norms_in) - math.log(norms_in[-1]))
-    gradient = np.exp(log_g).tolist()
+    log_b2 = math.log(sigma_b2) if sigma_b2 > 0 else -math.inf
+    log_q = [math.log(s[0] * q1_input + sigma_b2)]
+    log_m2 = [_log_moment(second_moment, act, log_q[0])]
+    for l in range(1, depth):          # q^{l+1} = σ_w² E[φ(√q^l z)²] + σ_b², as log q
+        log_q.append(float(np.logaddexp(math.log(s[l]) + log_m2[-1], log_b2)))
+        log_m2.append(_log_moment(second_moment, act, log_q[-1]))
+    log_chi = [math.log(s[l + 1]) + _log_moment(slope_moment, act, log_q[l]) for l in range(depth)]
+    with np.errstate(all="ignore"):
+        q, m2, chis = np.exp(log_q).tolist(), np.exp(log_m2).tolist(), np.exp(log_chi).tolist()
+        # ‖δ^l‖² / ‖δ^{L+1}‖² = Π_{k ≥ l} χ^k
+        log_delta = np.concatenate([np.cumsum(np.asarray(log_chi)[::-1])[::-1], [0.0]])
+        log_norms_in = np.array([math.log(input_norm2)] + [math.log(width) + m for m in log_m2])  # ‖a^{l−1}‖²
+        gradient = np.exp(0.5 * (log_delta + log_norms_in - log_norms_in[-1])).tolist()
     square = s[1] if depth > 1 else s[0]
-    fp = fixed_point(act, square, sigma_b2, q_start=q[-1])
+    fp = fixed_point(act, square, sigma_b2, q_start=min(max(q[-1], Q_TINY), Q_HUGE))
     chi1 = chi(act, Q_HUGE if fp.q is None else fp.q, square)
-    xi = -1.0 / math.log(chi1) if 0 < chi1 < 1 else None
-    return Theory(act.name, s, sigma_b2, q, chis, m2, gradient, fp.q, fp.kind, chi1, xi, phase(chi1))
+    kind = phase(chi1)
+    # ξ where gradients vanish; at the edge of chaos there is no exponential scale (ξ → ∞: −1/ln(1 − 2e-16)
+    # would print 4.5e15, rounding, not a depth); chaotic, none
+    xi = -1.0 / math.log(chi1) if kind == "ordered" and chi1 > 0 else (math.inf if kind == "critical" else None)
+    return Theory(act.name, s, sigma_b2, q, chis, m2, gradient, fp.q, fp.kind, chi1, xi, kind)
 
 
 def phase_grid(act: Activation, sigma_w2: Sequence[float], sigma_b2: Sequence[float]) -> np.ndarray:

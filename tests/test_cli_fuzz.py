@@ -6,7 +6,7 @@ made or written, or whose parent is a file) and runs it through the real `actcli
 happens: no traceback and no Python warning; exit 0, 1 or 2; a non-zero exit prints exactly one
 `Error:` line on stderr and leaves the example's folder as it was; a float option given nan, inf or
 1e400 is a usage error (exit 2); `--json` prints nothing or one JSON document; no temporary file is
-ever left behind. Training gets tiny limits (64 images, one epoch, one task) and few examples; the
+ever left behind. `depth` mostly runs its theory alone. Training gets tiny limits (64 images, one epoch, one task) and few examples; the
 file takes about 20 s on two cores. `--hypothesis-profile=explore` draws 20 times as many.
 """
 
@@ -138,6 +138,18 @@ compare_args = command(
     option("--gpus-per-task", NUMBERS, absent=6),
     option("-o", st.sampled_from(FOLDER_PLACES), absent=1), switch("--json"),
 ).map(lambda argv: argv if "--jobs" in argv else argv + ["--jobs", "1"])     # never worker processes
+
+
+# depth: theory alone mostly (numpy and scipy, fast); a measured run is cut to 3 layers of 8 units and 4 images
+depth_args = command(
+    "depth", st.lists(NAME_LIKE, max_size=2).map(tuple), option("--depth", INTEGERS), option("--width", INTEGERS),
+    option("--init", choice(["glorot", "he", "lecun", "critical"], ["", "kaiming", "GLOROT"]), absent=1),
+    option("--sigma-w2", POSITIVE), option("--sigma-b2", mix(st.floats(0, 3).map(repr), BAD_NUMBERS)),
+    option("--batch", INTEGERS, absent=4), option("--seeds", choice(["0", "0-1"], ["1-0", "", "a"]), absent=4),
+    option("--dataset", choice(["mnist-sample"], ["cifar", ""]), absent=6),
+    st.sampled_from([("--theory-only",)] * 4 + [()]), st.sampled_from([()] * 6 + [("--phase",)]),
+    option("-o", file_place, absent=1), switch("--json"),
+).map(lambda argv: argv if "--theory-only" in argv else argv + ["--depth", "3", "--width", "8", "--batch", "4"])
 
 
 def with_a_non_finite_number(args):
@@ -277,6 +289,15 @@ def test_fuzz_plot(root, argv):
 @settings(max_examples=examples(24))
 @given(st.one_of(compare_args, with_a_non_finite_number(compare_args)))
 def test_fuzz_compare(root, argv):
+    with example_folder(root) as here:
+        run_and_check(argv, here)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(st.one_of(depth_args, with_a_non_finite_number(depth_args)))
+@example(["depth", "exp(x**2)", "--sigma-w2", "1", "--theory-only", "-o", "out.png"])  # an infinite expectation
+@example(["depth", "relu", "tanh", "--phase", "--theory-only", "-o", "out.svg"])
+def test_fuzz_depth(root, argv):
     with example_folder(root) as here:
         run_and_check(argv, here)
 

@@ -30,6 +30,35 @@ def test_gaussian_expectations_agree_with_quad(name, q):
     assert T.slope_moment(act, q) == pytest.approx(quad_mean(lambda x: act.df(x) ** 2, q), rel=1e-10)
 
 
+def quad_pieces(g, q):
+    """E[g(√q z)] by adaptive quadrature on pieces whose edges double from 2⁻⁶ in x = √q z and stop at
+    |z| = 40: a steep φ(√q z) at large q (tanh at q = 10⁶ changes within |z| < 10⁻³) is resolved."""
+    s = math.sqrt(q)
+    edges = sorted({0.0, 40.0} | {2.0 ** k / s for k in range(-6, 40) if 2.0 ** k / s < 40})
+
+    def f(z):
+        return float(g(np.array(s * z))) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    return sum(integrate.quad(f, sign * a, sign * b, epsabs=0, epsrel=1e-13, limit=200)[0] * sign
+               for a, b in zip(edges, edges[1:]) for sign in (1, -1))
+
+
+@pytest.mark.parametrize("name", A.NAMES)
+@pytest.mark.parametrize("q", [1e2, 1e4, 1e6])
+def test_gaussian_expectations_stay_exact_where_the_activation_is_steep(name, q):
+    """At large q the activation changes on a scale of 1/√q in z (a wide variance, or σ_w² = 10⁶): panels
+    of a fixed width in z would miss it (tanh's E[φ′²] at q = 10⁶ came out 1.6e-6 for 5.3e-4)."""
+    act = A.get(name)
+    assert T.second_moment(act, q) == pytest.approx(quad_pieces(lambda x: act.f(x) ** 2, q), rel=1e-9)
+    assert T.slope_moment(act, q) == pytest.approx(quad_pieces(lambda x: act.df(x) ** 2, q), rel=1e-9)
+
+
+def test_steep_tanh_against_its_asymptote():
+    """E[sech⁴(√q z)] → (4/3)/√(2πq) as q → ∞ (∫sech⁴ = 4/3), independently of any quadrature."""
+    tanh = A.get("tanh")
+    for q in (1e8, 1e10):
+        assert T.slope_moment(tanh, q) == pytest.approx(4 / 3 / math.sqrt(2 * math.pi * q), rel=1e-6)
+
+
 def test_relu_with_he_is_critical_and_keeps_every_length():
     relu = A.get("relu")
     assert T.chi(relu, 0.37, 2.0) == pytest.approx(1.0, abs=1e-12)          # 2 · P(z > 0)
@@ -73,9 +102,19 @@ def test_an_infinite_expectation_is_an_error():
     from actcli.errors import ParameterError
 
     blows = from_formula("exp(x**2)")
-    assert T.second_moment(blows, 0.2) == pytest.approx(1 / math.sqrt(1 - 4 * 0.2), rel=1e-9)   # E[e^{2qz²}]
-    with pytest.raises(ParameterError, match="not finite"):
-        T.second_moment(blows, 0.3)
+    # E[e^{2qz²}] = 1/√(1 − 4q): at q = 0.2 the integrand e^{−z²/10} is still 3e-9 at |z| = 14, where the
+    # panels end, so it is integrated out to where it has died (1e-9 would pass a truncated integral)
+    assert T.second_moment(blows, 0.2) == pytest.approx(1 / math.sqrt(1 - 4 * 0.2), rel=1e-13)
+    assert T.second_moment(blows, 0.1) == pytest.approx(1 / math.sqrt(1 - 4 * 0.1), rel=1e-13)
+    for q in (0.25, 0.3, 4.0):               # q = ¼ exactly: the integrand is flat, the mean infinite
+        with pytest.raises(ParameterError, match=r"exp\(x\*\*2\): E\[φ\(√q z\)²\] at q = .* is not finite"):
+            T.second_moment(blows, q)
+    with pytest.raises(ParameterError, match="cannot be computed in float64"):
+        T.second_moment(blows, 0.24)         # finite (5), but e^{2qx²} overflows before the integrand dies
+    assert T.second_moment(from_formula("exp(x)"), 50.0) == pytest.approx(math.exp(100.0), rel=1e-12)
+    # a tail that is exactly 0 on both sides is no sign of growth
+    assert T.slope_moment(from_formula("min(max(x, -1), 1)"), 1.0) == pytest.approx(
+        math.erf(1 / math.sqrt(2)), rel=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +179,62 @@ def test_depth_writes_its_figure_and_phase(invoke, tmp_path):
     (["--sigma-b2", "-1"], "sigma_b2 must be a finite number ≥ 0"),
     (["--sigma-b2", "inf"], "inf is not a finite number"),
     (["sigmoid", "--init", "critical", "--theory-only"], "sigmoid has no critical point"),
-    (["exp(x**2)", "--sigma-w2", "1", "--theory-only"], "not finite"),
+    (["exp(x**2)", "--sigma-w2", "1", "--theory-only"],
+     "Invalid value for '[ACTIVATION…]': exp(x**2): E[φ(√q z)²] at q = 1.371 is not finite"),
     (["relu", "tanh", "--phase"], "--phase draws one activation, not 2"),
     (["--depth", "10000", "--width", "16384"], "needs about"),
     (["--seeds", "3-1"], "a range goes up"),
+    (["nosuch"], "Invalid value for '[ACTIVATION…]': unknown activation 'nosuch'"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(invoke, tmp_path, args, says):
     out = tmp_path / "never.png"
     err = one_line_error(invoke("depth", *args, "-o", out))
     assert says in err and not out.exists()
+
+
+def test_a_thousand_layers_neither_underflow_nor_overflow():
+    """ReLU under glorot halves q a layer: q^1000 is 2⁻⁹⁹⁹ q¹, and gelu's shrinks 4× a layer to 10⁻⁶⁰⁰, below
+    float64 (its gradient ratio was log(0), a traceback, found by the fuzz test). A homogeneous φ's ratio
+    first/last does not depend on depth (the shrinking signal and the growing error cancel), so relu's at 1,000
+    layers is its ratio at 50 exactly; gelu is ReLU-like near 0, so its ratio stays level too."""
+    relu, gelu = A.get("relu"), A.get("gelu-tanh")
+    q1, norm2, width = 0.1, 78.4, 512
+    for act, rel in ((relu, 1e-9), (gelu, 0.05)):
+        short = T.predict(act, 50, 1.0, 0.0, q1, norm2, width)
+        deep = T.predict(act, 1000, 1.0, 0.0, q1, norm2, width)
+        assert math.isfinite(deep.gradient[0]) and deep.gradient[0] == pytest.approx(short.gradient[0], rel=rel)
+    deep = T.predict(relu, 1000, 1.0, 0.0, q1, norm2, width)
+    assert deep.q[-1] == pytest.approx(q1 * 2.0 ** -999, rel=1e-9)
+    # chaotic the other way: relu at σ_w² = 3 grows q by 1.5 a layer, 1.5¹⁰⁰⁰⁰ overflows; the ratio stays level
+    # (to 1e-7: the power law beyond q = 10⁸ has its exponent from quadrature, 1 ± 1e-12, times ln q ≈ 4,000)
+    wide = T.predict(relu, 10_000, 3.0, 0.0, q1, norm2, width)
+    assert math.isinf(wide.q[-1]) and math.isfinite(wide.gradient[0])
+    assert wide.gradient[0] == pytest.approx(T.predict(relu, 50, 3.0, 0.0, q1, norm2, width).gradient[0], rel=1e-7)
+
+
+def test_a_network_that_dies_on_the_way_up_has_no_ratio(invoke):
+    """relu 1,000 layers deep and 32 wide under glorot: by the last layer every unit is dead for every image
+    (or underflowed), the output layer's gradient is exactly 0 and first/last is no number (it was a
+    ZeroDivisionError). The lost layer is then the first whose gradient is exactly 0."""
+    assert depthlab.first_vanished([1.0, 0.0, 0.0]) == 2 and depthlab.first_vanished([1e-3, 2e-3, 0.0]) == 3
+    assert depthlab.first_vanished([1e-9, 1.0]) == 1 and depthlab.first_vanished([0.5, 1.0]) is None
+    result = invoke("depth", "relu", "--depth", "1000", "--width", "32", "--batch", "8", "--seeds", "0", "--json")
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)["activations"][0]
+    assert row["measured"]["gradient"][-1] == 0 and row["measured_ratio"] == "nan"
+    assert row["measured_first_vanished"] <= 1001 and math.isfinite(row["theory_ratio"])
+    table = invoke("depth", "relu", "--depth", "1000", "--width", "32", "--batch", "8", "--seeds", "0")
+    assert table.exit_code == 0 and "nan: a seed's output layer had no gradient" in " ".join(table.stdout.split())
+
+
+def test_the_depth_scale():
+    """ξ = −1/ln χ₁ in the ordered phase (sigmoid under glorot: χ₁ = 0.0557, ξ = 0.346 layers); infinite at
+    the edge of chaos, where −1/ln χ₁ is rounding (elu at χ₁ = 1 − 1e-16 gave 1.3e6, at σ_b² = 0.3 4.5e15);
+    none in the chaotic phase."""
+    def xi(name, sw2, sb2=0.0):
+        return T.predict(A.get(name), 10, sw2, sb2, 0.1, 78.4, 512).xi
+    chi1 = T.chi1_at(A.get("sigmoid"), 1.0, 0.0)
+    assert xi("sigmoid", 1.0) == pytest.approx(-1 / math.log(chi1), rel=1e-12) and 0.3 < xi("sigmoid", 1.0) < 0.4
+    assert xi("relu", 2.0) == xi("elu", 1.0) == xi("tanh", 1.0) == math.inf
+    assert xi("elu", T.critical_point(A.get("elu"), 0.3), 0.3) == math.inf
+    assert xi("selu", 1.0) is None

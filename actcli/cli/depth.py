@@ -14,7 +14,7 @@ from ._common import ACTIVATION, FiniteFloat, console, emit_json, json_option, o
 
 
 @cli.command()
-@click.argument("names", nargs=-1, type=ACTIVATION)
+@click.argument("names", nargs=-1, type=ACTIVATION, metavar="[ACTIVATION…]")
 @click.option("--depth", type=int, default=50, show_default=True, help="Hidden layers L (1 to 10,000).")
 @click.option("--width", type=int, default=512, show_default=True, help="Units per hidden layer N (1 to 16,384).")
 @click.option("--init", type=click.Choice(INIT_NAMES), default="glorot", show_default=True,
@@ -46,7 +46,7 @@ def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, 
     """
     from .. import activations, depthlab
     from ..experiment import parse_seeds
-    from ..errors import UsageProblem
+    from ..errors import ParameterError, UsageProblem
 
     acts = list(names) or [activations.get(n) for n in ARTICLE_ACTIVATIONS]
     if phase and len(acts) != 1:
@@ -57,11 +57,16 @@ def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, 
             seed_list = parse_seeds(seeds)
         except UsageProblem as exc:
             raise click.BadParameter(str(exc), param_hint=["--seeds"]) from exc
-    with options_for("depth", "width", "batch", "init", "sigma_w2", "sigma_b2", "activation"):
-        doc = depthlab.study(acts, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seed_list,
-                             measure=not theory_only, notice=lambda m: click.echo(f"note: {m}", err=True))
-        if phase:
-            doc["phase"] = depthlab.phase(acts[0])
+    with options_for("depth", "width", "batch", "init", "sigma_w2", "sigma_b2"):
+        try:
+            doc = depthlab.study(acts, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seed_list,
+                                 measure=not theory_only, notice=lambda m: click.echo(f"note: {m}", err=True))
+            if phase:
+                doc["phase"] = depthlab.phase(acts[0])
+        except ParameterError as exc:     # an activation whose Gaussian expectation is infinite: the argument
+            if exc.param != "activation":
+                raise
+            raise click.BadParameter(str(exc), param_hint=["[ACTIVATION…]"]) from exc
     if path is not None:
         from ..depthplots import depth_figure, phase_figure
 
