@@ -7,6 +7,7 @@ import pytest
 
 from actcli import activations as A
 from actcli.derive import DEFAULT_POINTS, derive
+from actcli.formula import from_formula
 
 
 @pytest.mark.parametrize("name", A.NAMES)
@@ -52,7 +53,7 @@ def test_gelu_tanh_reports_its_error_against_exact_gelu():
 
 
 @pytest.mark.parametrize("act, x, slope", [
-    (lambda: __import__("actcli.formula", fromlist=["from_formula"]).from_formula("3*x"), 1.0, 3.0),  # relative
+    (lambda: from_formula("3*x"), 1.0, 3.0),                                                           # relative
     (lambda: A.get("sigmoid"), 0.0, 0.25),                                                             # absolute
 ])
 def test_the_tolerance_is_1e_8_relative_above_1_and_absolute_below(act, x, slope):

@@ -93,10 +93,27 @@ class FiniteFloat(click.FloatRange):
         return "" if self.min is None and self.max is None else super()._describe_range()
 
 
+class SeedsType(click.ParamType):
+    """`0-4`, `0,3,7` or a mix such as `0-2,5`."""
+
+    name = "seeds"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        from ..experiment import parse_seeds
+
+        try:
+            return parse_seeds(value)
+        except UsageProblem as exc:
+            self.fail(str(exc), param, ctx)
+
+
 FINITE = FiniteFloat()
 ACTIVATION = ActivationType()
 DEFINITION = DefinitionType()
 FLOATS = FloatListType()
+SEEDS = SeedsType()
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON document and nothing else (inf and nan as strings).")

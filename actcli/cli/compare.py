@@ -20,23 +20,7 @@ from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from .group import cli
-from ._common import DEFINITION, FiniteFloat, SectionedCommand, console, emit_json, exclusive, json_option, options_for
-
-
-class SeedsType(click.ParamType):
-    """`0-4`, `0,3,7` or a mix such as `0-2,5`."""
-
-    name = "seeds"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        from ..experiment import parse_seeds
-
-        try:
-            return parse_seeds(value)
-        except UsageProblem as exc:
-            self.fail(str(exc), param, ctx)
+from ._common import DEFINITION, SEEDS, FiniteFloat, SectionedCommand, console, emit_json, exclusive, json_option, options_for
 
 
 def _activations(names: str, defines) -> list:
@@ -267,7 +251,7 @@ COMPARE_SECTIONS = {
 @click.option("--init", type=click.Choice(INITS), default=DEFAULTS.init, show_default=True,
               help="Initial weights: auto is the article's (glorot uniform, truncated LeCun normal for SELU); "
                    "critical: the mean-field edge of chaos (actcli depth).")
-@click.option("--seeds", type=SeedsType(), help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
+@click.option("--seeds", type=SEEDS, help="Train every activation once per seed: 0-4, 0,3,7 or 0-2,5. "
               "The same seed gives every activation the same batch order (a paired comparison).")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), help=f"A single seed (default {DEFAULT_SEED}); "
               "the same as --seeds N.")

@@ -10,7 +10,7 @@ from ..data import DATASETS
 from ..files import atomic_write
 from ..theory import INIT_NAMES
 from .group import cli
-from ._common import ACTIVATION, FiniteFloat, console, emit_json, json_option, options_for, writable_file
+from ._common import ACTIVATION, SEEDS, FiniteFloat, console, emit_json, json_option, options_for, writable_file
 
 
 @cli.command()
@@ -23,12 +23,12 @@ from ._common import ACTIVATION, FiniteFloat, console, emit_json, json_option, o
 @click.option("--sigma-b2", type=FiniteFloat(), help="σ_b² of the biases, b ~ N(0, σ_b²) (default 0).")
 @click.option("--batch", type=int, default=256, show_default=True, help="Real images put through the network.")
 @click.option("--dataset", type=click.Choice(DATASETS), default="mnist-sample", show_default=True)
-@click.option("--seeds", default="0-2", show_default=True, help="Networks measured: 0-2, 0,3,7.")
+@click.option("--seeds", "seed_list", type=SEEDS, default="0-2", show_default=True, help="Networks measured: 0-2, 0,3,7.")
 @click.option("--theory-only", is_flag=True, help="Mean-field theory alone: no network, no torch.")
 @click.option("--phase", is_flag=True, help="Add χ₁ over (σ_w², σ_b²) with the critical line (one activation).")
 @click.option("-o", "--output", metavar="FILE", help="A figure (.png, .svg, .pdf): q^l and the gradient per layer.")
 @json_option
-def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, theory_only, phase, output,
+def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seed_list, theory_only, phase, output,
           as_json) -> None:
     """How a signal and its gradient travel through a deep fully connected network: mean-field theory
     (Poole et al. 2016, Schoenholz et al. 2017) beside the same network measured at initialisation.
@@ -45,18 +45,12 @@ def depth(names, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seeds, 
       actcli depth tanh --phase -o tanh-phase.png
     """
     from .. import activations, depthlab
-    from ..experiment import parse_seeds
     from ..errors import ParameterError, UsageProblem
 
     acts = list(names) or [activations.get(n) for n in ARTICLE_ACTIVATIONS]
     if phase and len(acts) != 1:
         raise UsageProblem(f"--phase draws one activation, not {len(acts)}")
     path = writable_file(output, ("png", "svg", "pdf"), "--output") if output else None
-    with options_for("seeds"):
-        try:
-            seed_list = parse_seeds(seeds)
-        except UsageProblem as exc:
-            raise click.BadParameter(str(exc), param_hint=["--seeds"]) from exc
     with options_for("depth", "width", "batch", "init", "sigma_w2", "sigma_b2"):
         try:
             doc = depthlab.study(acts, depth, width, init, sigma_w2, sigma_b2, batch, dataset, seed_list,
