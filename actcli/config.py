@@ -22,6 +22,12 @@ MAX_DEPTH = 1000
 MAX_WIDTH = 16_384
 # The weight initialisations a network can start from (actcli.initialisation says what each is).
 INITS = ("auto", "glorot", "he", "lecun", "critical")
+# The most learning rates one grid may hold (each one is a full set of tasks), and how each activation's
+# rate is chosen from a grid: the best mean validation accuracy, or the lowest validation loss, at the last
+# epoch (actcli.experiment.summary.choose_rate). The test set never takes part.
+MAX_RATES = 20
+SELECTIONS = ("val-accuracy", "val-loss")
+DEFAULT_SELECT = "val-accuracy"
 # Tasks trained at once: 'auto' picks from the cores, the tasks and the device (actcli.executors.choose).
 DEFAULT_JOBS = "auto"
 # torch threads per task when none is given: 'auto' is cores ÷ the tasks running at once (at least 1),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, Sequence
 
 from .config import Config
@@ -86,7 +86,8 @@ def _attempt(task, on_device, cfg: Config, progress) -> tuple[str, object]:
     from . import train
 
     try:
-        return "finished", train.train(task.activation, on_device, cfg, task.seed, progress, task.depth).to_dict()
+        at_rate = replace(cfg, lr=task.lr)      # the task's own learning rate: an axis of the grid
+        return "finished", train.train(task.activation, on_device, at_rate, task.seed, progress, task.depth).to_dict()
     except Exception as exc:
         return "failed", _error(exc)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+from .experiment.summary import chosen, edges_line, interval_disagrees, rates_axis
 
 
 def _cell(x: float, fmt: str) -> str:
@@ -33,9 +34,27 @@ def describe_run(doc: dict) -> str:
     network = ("" if model == "cnn" else
                f"MLP of width {c['width']}, dropout {c['dropout']:g}; " if model == "mlp" else f"model `{model}`; ")
     return (f"**{d['name']}** ({d['source']}): train {d['train']:,}, val {d['val']:,}, test {d['test']:,}; "
-            f"{network}{c['epochs']} epochs, batch {c['batch_size']}, Adam {c['lr']:g}, {clip}, "
+            f"{network}{c['epochs']} epochs, batch {c['batch_size']}, {_adam(doc)}, {clip}, "
             f"{c['device']} {c['precision']}"
             + (f", {c['threads']} thread{'s' * (c['threads'] != 1)} per task" if c.get("threads") else ""))
+
+
+def _adam(doc: dict) -> str:
+    """'Adam 0.001', or with rates as an axis 'Adam at 0.0003, 0.001, 0.003 (each activation's chosen on
+    validation accuracy)'."""
+    rates = doc["statistics"].get("lrs") or [doc["config"]["lr"]]
+    if not rates_axis(doc):
+        return f"Adam {rates[0]:g}"
+    return (f"Adam at {', '.join(f'{r:g}' for r in rates)} (each activation's rate chosen on "
+            f"{doc['statistics']['select'].replace('-', ' ').replace('val', 'validation')})")
+
+
+def _verdict(diff: dict | None) -> str:
+    """The verdict (Holm-adjusted), and the interval's where it says otherwise."""
+    if diff is None:
+        return "baseline"
+    other = interval_disagrees(diff)
+    return diff["verdict"] + ("" if other is None else f" (the interval alone: {other}; not after Holm's correction)")
 
 
 def _by_depth(doc: dict) -> bool:
@@ -51,30 +70,62 @@ def _first_layer(doc: dict) -> str:
 
 
 def statistics_table(doc: dict) -> str:
-    """Per activation (and depth): mean test accuracy with its 95% interval, and the paired verdict."""
-    st, deep = doc["statistics"], _by_depth(doc)
+    """Per activation (and depth), at its chosen rate: mean test accuracy with its 95% interval, and the
+    paired comparison with the baseline: Δ, the t-test's p, Holm's p, d_z and the verdict."""
+    st, deep, grid = doc["statistics"], _by_depth(doc), rates_axis(doc)
     against = st["baseline"] or "the best at its depth"
-    lines = [("| depth " if deep else "") + f"| activation | seeds | test accuracy, % [95% CI] | test loss [95% CI] | "
-             f"Δ vs {against}, points [95% CI] | verdict | ‖∇W‖ {_first_layer(doc)} | dead units | img/s |",
-             ("| ---: " if deep else "") + "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+    lines = [("| depth " if deep else "") + "| activation | seeds | " + ("lr | " if grid else "")
+             + f"test accuracy, % [95% CI] | test loss [95% CI] | Δ vs {against}, points [95% CI] | p | p, Holm | "
+             f"d_z | verdict | ‖∇W‖ {_first_layer(doc)} | dead units | img/s |",
+             ("| ---: " if deep else "") + "| --- | ---: | " + ("---: | " if grid else "")
+             + "---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
     for p in st["activations"]:
         n, m, diff = len(p["seeds"]), p["means"], p["vs_baseline"]
-        verdict = "baseline" if diff is None else diff["verdict"]
+        verdict = _verdict(diff)
         if p["diverged"]:
             verdict += f"; diverged in {p['diverged']} of {n}"
+        tests = "— | — | — | " if diff is None else (f"{_p(diff['p'])} | {_p(diff['p_holm'])} | "
+                                                      f"{_cell(diff['d_z'], '+.2f')} | ")
         lines.append(
-            f"| {_depth_cell(p)}{p['activation']} | {n} | {_interval(p['test_accuracy_points'])} | "
-            f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {verdict} | "
+            f"| {_depth_cell(p)}{p['activation']} | {n} | " + (f"{p['lr']:g} | " if grid else "")
+            + f"{_interval(p['test_accuracy_points'])} | "
+            f"{_interval(p['test_loss'], '.3f')} | {'—' if diff is None else _interval(diff, '+.2f')} | {tests}{verdict} | "
             f"{_cell(m['grad_norms'].get(_first_layer(doc)), '.2g')} | "
             f"{_percent(m['dead_fraction'])} | "
             f"{_cell(m['images_per_second'], ',.0f')} |")
     return "\n".join(lines)
 
 
+def _p(p: float) -> str:
+    """A p-value: 3 significant digits, and below 0.001 as '<0.001'."""
+    if p is None or math.isnan(p):
+        return "—"
+    return "<0.001" if p < 1e-3 else f"{p:.3g}"
+
+
+def grid_table(doc: dict) -> str:
+    """With rates as an axis: mean validation accuracy at the last epoch for every activation × rate, the
+    chosen rate in bold."""
+    st, deep = doc["statistics"], _by_depth(doc)
+    rates = st["lrs"]
+    cells = {(g["activation"], g.get("depth"), g["lr"]): g for g in st["grid"]}
+    lines = [("| depth " if deep else "") + "| activation | " + " | ".join(f"lr {r:g}" for r in rates) + " |",
+             ("| ---: " if deep else "") + "| --- |" + " ---: |" * len(rates)]
+    for p in st["activations"]:
+        row = []
+        for r in rates:
+            g = cells.get((p["activation"], p.get("depth"), r))
+            text = "—" if g is None else _interval(g["val_accuracy_points"])
+            row.append(f"**{text}**" if g is not None and g["chosen"] else text)
+        lines.append(f"| {_depth_cell(p)}{p['activation']} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def seeds_table(doc: dict) -> str:
-    """Test accuracy of every task: one row per activation, one column per seed."""
+    """Test accuracy of every task at its activation's chosen rate: one row per activation, one column per
+    seed."""
     seeds = sorted({r["seed"] for r in doc["results"]})
-    acc = {(r["activation"], r.get("depth"), r["seed"]): r["test_accuracy"] for r in doc["results"]}
+    acc = {(r["activation"], r.get("depth"), r["seed"]): r["test_accuracy"] for r in chosen(doc)}
     deep = _by_depth(doc)
     lines = [("| depth " if deep else "") + "| activation | " + " | ".join(f"seed {s}" for s in seeds) + " |",
              ("| ---: " if deep else "") + "| --- |" + " ---: |" * len(seeds)]
@@ -205,6 +256,24 @@ def _depths_text(doc: dict) -> str:
     return f"depths {', '.join(map(str, depths))} × " if depths else ""
 
 
+def _rates_text(doc: dict) -> str:
+    if not rates_axis(doc):
+        return ""
+    return f" × learning rates {', '.join(f'{r:g}' for r in doc['statistics']['lrs'])}"
+
+
+def grid_section(doc: dict) -> list[str]:
+    """With rates as an axis: the grid and what it means, and the edge line."""
+    if not rates_axis(doc):
+        return []
+    field = "accuracy" if doc["statistics"]["select"] == "val-accuracy" else "loss"
+    edge = edges_line(doc)
+    return [f"Validation accuracy (%) at the last epoch, mean [95% CI] over seeds, for every learning rate. Each "
+            f"activation's rate, in bold, is the one with the best mean validation {field}; the test set takes "
+            "no part in the choice, and the tables above are at the chosen rates.", "",
+            grid_table(doc), "", *([edge, ""] if edge else [])]
+
+
 def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
     """report.md: what was run, the statistics, every seed's accuracy, the figures, the layers, the config."""
     seeds = sorted({r["seed"] for r in doc["results"]})
@@ -213,10 +282,13 @@ def report_markdown(doc: dict, figures: Iterable[str] = ()) -> str:
         describe_run(doc), "",
         f"{len(doc['results'])} tasks: {len({p['activation'] for p in doc['statistics']['activations']})} "
         f"activations × {_depths_text(doc)}seeds "
-        f"{', '.join(map(str, seeds))}. Test accuracy is in points (percent); intervals are 95% Student-t "
-        "intervals over seeds; Δ is the difference to the baseline paired by seed (the same seed gives every "
-        "activation the same batch order). 'Not distinguishable' means the interval of Δ contains 0.", "",
+        f"{', '.join(map(str, seeds))}{_rates_text(doc)}. Test accuracy is in points (percent); intervals are "
+        "95% Student-t intervals over seeds; Δ is the difference to the baseline paired by seed (the same seed "
+        "gives every activation the same batch order), p its paired t-test's, p, Holm that p adjusted for the "
+        "comparisons made together (Holm–Bonferroni), and d_z the mean of Δ ÷ its standard deviation. The "
+        "verdict is better or worse where the adjusted p is below 0.05, else not distinguishable.", "",
         statistics_table(doc), "",
+        *grid_section(doc),
         "Test accuracy (%) by seed:", "",
         seeds_table(doc), "",
     ]

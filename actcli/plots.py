@@ -122,6 +122,54 @@ def _draw(ax, x: np.ndarray, values: np.ndarray, **line) -> None:
                             alpha=0.15, linewidth=0)
 
 
+def line_with_interval(ax, x: Sequence[float], estimates: Sequence[dict], style: dict, label: str) -> None:
+    """Means (stats.Estimate dicts, in points) against x, with their 95% intervals as a band, drawn within
+    what an accuracy can be (a t-interval over 3 seeds can reach past 0 or 100%)."""
+    x = np.asarray(x, dtype=float)
+    ax.plot(x, np.array([e["mean"] for e in estimates], dtype=float), linewidth=1.8, markersize=5, label=label,
+            **style)
+    low, high = (np.clip(np.array([e[k] for e in estimates], dtype=float), 0, 100) for k in ("ci_low", "ci_high"))
+    if np.isfinite(low).any():
+        ax.fill_between(x, low, high, color=style["color"], alpha=0.15, linewidth=0)
+
+
+def rates_figure(doc: dict):
+    """Validation accuracy at the last epoch against the learning rate (log x), one line per activation
+    (mean over seeds, band: 95% interval), the chosen rate ringed; a panel per depth where depth is an
+    axis. None unless the rates are an axis."""
+    st = doc["statistics"]
+    if "grid" not in st:
+        return None
+    depths = list(dict.fromkeys(g.get("depth") for g in st["grid"]))
+    names = list(dict.fromkeys(g["activation"] for g in st["grid"]))
+    style = _style_of(names)
+    fig, axes = _new_figure(len(depths), width=6.4, height=4.4)
+    for ax, depth in zip(axes, depths, strict=True):
+        for name in names:
+            rows = sorted((g for g in st["grid"] if g["activation"] == name and g.get("depth") == depth),
+                          key=lambda g: g["lr"])
+            if not rows:
+                continue
+            line_with_interval(ax, [g["lr"] for g in rows], [g["val_accuracy_points"] for g in rows], style[name],
+                               name if ax is axes[0] else None)
+            pick = next(g for g in rows if g["chosen"])
+            ax.plot([pick["lr"]], [pick["val_accuracy_points"]["mean"]], linestyle="none", marker="o", markersize=13,
+                    markerfacecolor="none", markeredgecolor=style[name]["color"], markeredgewidth=1.6)
+        ax.set_xscale("log")
+        ax.set_xticks(st["lrs"], [f"{r:g}" for r in st["lrs"]])
+        ax.minorticks_off()
+        ax.set_xlabel("learning rate (Adam)")
+        ax.set_ylabel("validation accuracy, %, last epoch")
+        ax.grid(True, alpha=0.35)
+        if depth is not None:
+            ax.set_title(f"{depth} hidden layers")
+    seeds = max(len(g["seeds"]) for g in st["grid"])
+    fig.suptitle("validation accuracy against the learning rate; ringed: the rate chosen"
+                 + (f" (mean of {seeds} seeds, band: 95% interval)" if seeds > 1 else ""))
+    fig.legend(loc="outside right center", frameon=False, title="activation")
+    return fig
+
+
 def _epoch_axis(ax, last: int, first: int = 1) -> None:
     ax.set_xlabel("epoch")
     ax.grid(True, alpha=0.35)

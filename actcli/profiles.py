@@ -13,7 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .plots import MARKERS, REFERENCE, _by_activation, _draw, _grid, _positive, _seeds_note, _style_of, depths_of
+from .plots import (MARKERS, REFERENCE, _by_activation, _draw, _grid, _positive, _seeds_note, _style_of, depths_of,
+                    line_with_interval)
 
 # More weight layers than this, or depth as an axis: gradients.png and activations.png are profiles.
 MOST_LAYERS_AS_LINES = 6
@@ -131,14 +132,8 @@ def depth_figure(doc: Mapping):
     ax = fig.subplots()
     for name in names:
         rows = sorted((p for p in per if p["activation"] == name), key=lambda p: p["depth"])
-        x = np.array([p["depth"] for p in rows], dtype=float)
-        acc = [p["test_accuracy_points"] for p in rows]
-        mean = np.array([a["mean"] for a in acc], dtype=float)
-        ax.plot(x, mean, linewidth=1.8, markersize=5, label=name, **style[name])
-        # a t-interval over 3 seeds can reach past 0 or 100%: drawn within what an accuracy can be
-        low, high = (np.clip(np.array([a[k] for a in acc], dtype=float), 0, 100) for k in ("ci_low", "ci_high"))
-        if np.isfinite(low).any():
-            ax.fill_between(x, low, high, color=style[name]["color"], alpha=0.15, linewidth=0)
+        line_with_interval(ax, [p["depth"] for p in rows], [p["test_accuracy_points"] for p in rows], style[name],
+                           name)
     ax.set_xscale("log", base=2)
     ax.set_xticks(depths, [str(d) for d in depths])
     ax.set_xlabel("hidden layers")

@@ -1,4 +1,5 @@
-"""Statistics over seeds: a mean with its Student-t interval, and paired differences with a verdict.
+"""Statistics over seeds: a mean with its Student-t interval, paired differences with their t-test, effect
+size and verdict, and Holm's correction when several are made at once.
 
 The distributions come from `scipy.stats`; nothing here is a hand-written table. Numbers that are
 not finite (a diverged run's loss) are left out, and `n` says how many were used.
@@ -11,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
 CONFIDENCE = 0.95
+# The family-wise error rate the verdicts keep, over all the comparisons made together (Holm).
+ALPHA = 1 - CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -30,13 +33,22 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Paired:
-    """The mean of a − b over the seeds both have, its t-interval, and what that lets one say."""
+    """The mean of a − b over the seeds both have, its t-interval, the paired t-test's two-sided p and
+    the effect size d_z (mean ÷ sd of the differences), and what that lets one say.
+
+    `verdict` is 'better', 'worse', 'not distinguishable with n seeds', 'no interval with 1 seed' or
+    'no common seeds'. Alone, it is the interval's (which excludes 0 exactly when p < ALPHA); after
+    `holm`, it is the adjusted p's, `p_holm` is set, and `interval` keeps the interval's verdict."""
 
     n: int
     mean: float
     ci_low: float
     ci_high: float
-    verdict: str          # 'better', 'worse', 'not distinguishable with n seeds', 'no interval with 1 seed'
+    verdict: str
+    p: float = math.nan
+    d_z: float = math.nan
+    p_holm: float = math.nan
+    interval: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,4 +98,49 @@ def paired_difference(a: Mapping[int, float], b: Mapping[int, float],
         verdict = "worse"
     else:
         verdict = f"not distinguishable with {d.n} seeds"
-    return Paired(d.n, d.mean, d.ci_low, d.ci_high, verdict)
+    p, d_z = _t_test([a[s] for s in seeds], [b[s] for s in seeds], d)
+    return Paired(d.n, d.mean, d.ci_low, d.ci_high, verdict, p, d_z, interval=verdict)
+
+
+def _t_test(xs: Sequence[float], ys: Sequence[float], d: Estimate) -> tuple[float, float]:
+    """The two-sided p of the paired t-test of xs against ys (scipy.stats.ttest_rel) and d_z, from `d`,
+    the estimate of their differences. Differences that are all equal have no spread: p is 1 when they
+    are all 0 and 0 otherwise, d_z is 0 or ±inf (scipy would divide 0 by 0)."""
+    if d.n < 2:
+        return math.nan, math.nan
+    if d.sd == 0:
+        return (1.0, 0.0) if d.mean == 0 else (0.0, math.copysign(math.inf, d.mean))
+    from scipy import stats
+
+    return float(stats.ttest_rel(xs, ys).pvalue), d.mean / d.sd
+
+
+def holm_adjusted(ps: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values, in the order given: the i-th smallest of the m finite ones
+    becomes max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎). Not-a-number stays so and does not count in m."""
+    finite = sorted((p, i) for i, p in enumerate(ps) if math.isfinite(p))
+    m, out, running = len(finite), [math.nan] * len(ps), 0.0
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def holm(pairs: Mapping, alpha: float = ALPHA) -> dict:
+    """The comparisons of `pairs` ({key: Paired}, made together) with Holm's adjusted p and the verdict it
+    gives at `alpha`: better or worse where p_holm < alpha, else not distinguishable. A comparison with
+    no test (fewer than 2 seeds) keeps its verdict."""
+    from dataclasses import replace
+
+    keys = list(pairs)
+    adjusted = holm_adjusted([pairs[k].p for k in keys])
+    out = {}
+    for k, p_holm in zip(keys, adjusted, strict=True):
+        c = pairs[k]
+        if math.isnan(p_holm):
+            out[k] = replace(c, p_holm=p_holm)
+            continue
+        verdict = (("better" if c.mean > 0 else "worse") if p_holm < alpha
+                   else f"not distinguishable with {c.n} seeds")
+        out[k] = replace(c, p_holm=p_holm, verdict=verdict)
+    return out

@@ -201,9 +201,11 @@ def _difference(diff: dict | None) -> str:
 
 def compare_table(doc: dict) -> Table:
     """The summary of `compare` and `report`, made for 80 columns: per activation, best mean test
-    accuracy first, with its 95% interval over seeds and the paired difference to the baseline.
-    (Test loss and images/s are in --json and summary.csv.)"""
+    accuracy first, with its 95% interval over seeds and the paired difference to the baseline, at each
+    activation's chosen rate. (Test loss, p-values and images/s are in --json and summary.csv.)"""
     from rich import box
+
+    from .experiment.summary import interval_disagrees, rates_axis
 
     dataset, st = doc["dataset"], doc["statistics"]
     seeds = sorted({r["seed"] for r in doc["results"]})
@@ -212,15 +214,20 @@ def compare_table(doc: dict) -> Table:
     table = Table(title=f"{dataset['name']} ({dataset['source']}): train {dataset['train']}, val {dataset['val']}, "
                         f"test {dataset['test']}; {_count(doc['config']['epochs'], 'epoch')}, "
                         f"{_count(len(seeds), 'seed')}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    grid = rates_axis(doc)
+    # the n column only where the activations differ in seeds (the title says how many): 80 columns hold the
+    # chosen rate's column with rates as an axis
+    counts = not grid or len({len(p["seeds"]) for p in st["activations"]}) > 1
     if by_depth:
         table.add_column("L", justify="right")      # hidden layers: a narrow column, so that 80 columns hold
     table.add_column("activation", overflow="fold", max_width=18)   # a formula's name can be long
     delta = f"Δ vs {st['baseline']}" if st["baseline"] else "Δ vs best"
     delta = delta if len(delta) <= len("-80.80 ± 5.08") else delta.replace(" vs ", " vs\n")  # as wide as its numbers
     verdicts = not single_seed(doc)              # with one seed every verdict would read 'no interval'
-    for column in ("n", "test acc %", delta) + (("verdict",) if verdicts else ()) + (f"∇ {first}", "dead"):
-        table.add_column(column, justify="left" if column == "verdict" else "right",
-                         no_wrap=column != "verdict")       # a verdict wraps where 80 columns are tight
+    for column in (("lr",) if grid else ()) + (("n",) if counts else ()) + ("test acc %", delta) \
+            + (("verdict",) if verdicts else ()) + (f"∇ {first}", "dead"):
+        table.add_column(column, justify="left" if column == "verdict" else "right",   # a verdict wraps where
+                         no_wrap=column != "verdict")                                  # 80 columns are tight
     previous = None
     for p in st["activations"]:
         if by_depth and previous is not None and p["depth"] != previous:
@@ -231,16 +238,61 @@ def compare_table(doc: dict) -> Table:
         verdict = "—" if diff is None else diff["verdict"].replace(f" with {diff['n']} seeds", "")
         if p["diverged"]:
             verdict += f"; diverged {p['diverged']}/{n}"
-        table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"], str(n),
+        table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"],
+                      *([short_rate(p["lr"])] if grid else []), *([str(n)] if counts else []),
                       _plus_minus(p["test_accuracy_points"]) + ("" if verdicts or not p["diverged"] else " diverged"),
-                      _difference(diff),
+                      _difference(diff) + ("*" if interval_disagrees(diff) else ""),
                       *([verdict] if verdicts else []), num(p["means"]["grad_norms"].get(first, math.nan), 2),
                       "—" if math.isnan(dead) else f"{100 * dead:.1f}%")
     table.caption = ("test accuracy: mean ± half its 95% t-interval over seeds; Δ: the paired difference "
                      "in points, by seed" + (", to the best at the same depth L (hidden layers)" if by_depth else "")
                      + f", ± half its 95% interval; ∇ {first}: mean ‖∂L/∂W‖₂ of the first "
                      "layer in the last epoch; dead: units that pass no gradient for a whole validation batch "
-                     "(every layer's numbers: report.md, --json)")
+                     "(every layer's numbers: report.md, --json)"
+                     + ("; verdict: Holm-adjusted p < 0.05 over the comparisons made together"
+                        + ("; Δ*: its interval alone says otherwise" if any(interval_disagrees(p["vs_baseline"])
+                                                                           for p in st["activations"]) else "")
+                        if verdicts else "")
+                     + ("; lr: the rate chosen on validation (the grid: below)" if grid else ""))
+    return table
+
+
+def short_rate(lr: float) -> str:
+    """A learning rate in few characters: 3e-4, 2.5e-3, 0.3, 1."""
+    if lr >= 0.1:
+        return f"{lr:g}"
+    mantissa, exponent = f"{lr:.6e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def grid_table(doc: dict) -> Table:
+    """With rates as an axis: mean validation accuracy (%) at the last epoch over seeds, for every
+    activation × rate; the chosen rate marked."""
+    from rich import box
+
+    st = doc["statistics"]
+    by_depth = "baselines" in st
+    cells = {(g["activation"], g.get("depth"), g["lr"]): g for g in st["grid"]}
+    table = Table(title="validation accuracy %, by rate",
+                  caption=f"last epoch, mean over seeds; ▸ the rate chosen ({st['select'].replace('val-', 'validation ')})",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    if by_depth:
+        table.add_column("L", justify="right")
+    table.add_column("activation", overflow="fold", max_width=18)
+    for r in st["lrs"]:
+        table.add_column(short_rate(r), justify="right", no_wrap=True)
+    previous = None
+    for p in st["activations"]:
+        if by_depth and previous is not None and p["depth"] != previous:
+            table.add_section()
+        previous = p.get("depth")
+        row = []
+        for r in st["lrs"]:
+            g = cells.get((p["activation"], p.get("depth"), r))
+            mean = None if g is None else g["val_accuracy_points"]["mean"]
+            text = "—" if mean is None or math.isnan(mean) else f"{mean:.2f}"
+            row.append(f"▸{text}" if g is not None and g["chosen"] else text)
+        table.add_row(*([str(p["depth"])] if by_depth else []), p["activation"], *row)
     return table
 
 

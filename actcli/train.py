@@ -47,6 +47,7 @@ class Result:
     activation: str
     seed: int = 0
     depth: int | None = None      # the network's depth where it is a task axis (the MLP)
+    lr: float = 1e-3              # Adam's learning rate
     epochs: list[Epoch] = field(default_factory=list)
     test_loss: float = math.nan
     test_accuracy: float = math.nan
@@ -71,7 +72,8 @@ class Result:
 
     def to_dict(self) -> dict:
         return {"activation": self.activation, "seed": self.seed,
-                **({} if self.depth is None else {"depth": self.depth}), "test_accuracy": self.test_accuracy,
+                **({} if self.depth is None else {"depth": self.depth}), "lr": self.lr,
+                "test_accuracy": self.test_accuracy,
                 "test_loss": self.test_loss,
                 "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
                 "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
@@ -94,6 +96,7 @@ class TrainingProgress:
     images_per_second: float
     seconds: float                # since the epoch began
     depth: int | None = None      # the task's depth, where it is an axis
+    lr: float = 1e-3              # the task's learning rate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
     opt = _optimizer(model, cfg.lr)
     params = list(model.parameters())
     weights = [layer.weight for layer in model.weight_layers.values()]
-    result = Result(act.name, seed, depth=depth, device=device, precision=precision,
+    result = Result(act.name, seed, depth=depth, lr=cfg.lr, device=device, precision=precision,
                     threads=torch.get_num_threads(), pool_first=model.pool_first)
     probe_x = data.val_x[:PROBE_IMAGES]
     result.activations_at_init = measure_layers(model, probe_x, device, precision).activations
@@ -323,7 +326,7 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
             if on_progress and ((step + 1) % cfg.log_every == 0 or step + 1 == steps):
                 seen, elapsed = min((step + 1) * B, n), time.perf_counter() - t0
                 on_progress(TrainingProgress(act.name, seed, epoch, cfg.epochs, step + 1, steps,
-                                             loss_sum.item() / seen, seen / elapsed, elapsed, depth))
+                                             loss_sum.item() / seen, seen / elapsed, elapsed, depth, cfg.lr))
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n   # one sync per epoch
         if device == "cuda":
             torch.cuda.synchronize()

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from actcli import experiment
-from actcli.markdown import depth_markdown, describe_run, inside_the_network, seeds_table, statistics_table
+from actcli.markdown import (depth_markdown, describe_run, grid_section, inside_the_network, seeds_table,
+                             statistics_table)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "results.md"
@@ -27,8 +28,9 @@ BLOCK = re.compile(r"(<!-- report (?P<folders>[^>]+?) -->\n)(?P<body>.*?)(<!-- e
 def tables(folders: list[str]) -> str:
     head, results = experiment.merge([experiment.RunFolder(ROOT / f) for f in folders])
     doc = experiment.summarize(head, results)
-    return "\n\n".join([describe_run(doc), statistics_table(doc), "Test accuracy (%) by seed:",
-                        seeds_table(doc), inside_the_network(doc).strip()]) + "\n"
+    grid = "\n".join(grid_section(doc)).strip()          # with learning rates as an axis
+    return "\n\n".join([describe_run(doc), statistics_table(doc), *([grid] if grid else []),
+                        "Test accuracy (%) by seed:", seeds_table(doc), inside_the_network(doc).strip()]) + "\n"
 
 
 DEPTH_BLOCK = re.compile(r"(<!-- depth (?P<files>[^>]+?) -->\n)(?P<body>.*?)(<!-- end depth -->)", re.S)

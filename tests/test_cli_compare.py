@@ -69,8 +69,13 @@ def test_seeds_statistics_and_resume(invoke, tiny_dir, tmp_path):
     assert "4 of 6 tasks already done; running the other 2" in more.stderr
     assert "Δ vs elu" in more.stdout and "wrote 6 of 6 tasks" in more.stdout
     assert len(list((out / "results").iterdir())) == 6
-    other = invoke(*args, "--seeds", "0", "--lr", "0.01")
-    assert "holds a run with another config: lr (0.001 ≠ 0.01)" in one_line_error(other)
+    other = invoke(*args, "--seeds", "0", "--batch-size", "64")
+    assert "holds a run with another config: batch_size (128 ≠ 64)" in one_line_error(other)
+    assert len(list((out / "results").iterdir())) == 6
+    # the learning rate is an axis, as the seeds are: another rate joins the folder
+    rate = invoke(*args, "--seeds", "0", "--lr", "0.01", "-q")
+    assert rate.exit_code == 0, rate.stderr
+    assert sorted(p.name for p in (out / "results").glob("*lr*")) == ["elu-lr0.01-seed0.json", "relu-lr0.01-seed0.json"]
 
 
 def test_text_output_and_plain_progress(invoke, tiny_dir, tmp_path):
@@ -116,7 +121,13 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--activations", ","], "at least one"),
     (["--dataset", "cifar"], "cifar"),
     (["--clip-norm", "1", "--no-clip"], "not both"),
-    (["--lr", "0"], "Invalid value for '--lr': 0.0 is not in the range x>0"),
+    (["--lr", "0"], "Invalid value for '--lr': a learning rate is a finite number > 0, not 0"),
+    (["--lr", "1e-3,-3e-3"], "Invalid value for '--lr': a learning rate is a finite number > 0, not -0.003"),
+    (["--lr", "3e-4,1e-3,0.0003"], "Invalid value for '--lr': learning rate 0.0003 given twice"),
+    (["--lr", ",".join(f"{k}e-4" for k in range(1, 22))], "Invalid value for '--lr': 21 learning rates: at most 20"),
+    (["--lr", "1e-3,,3e-3"], "Invalid value for '--lr': '' is not a learning rate"),
+    (["--lr", "fast"], "Invalid value for '--lr': 'fast' is not a learning rate"),
+    (["--select", "test-accuracy"], "Invalid value for '--select': 'test-accuracy' is not one of 'val-accuracy', 'val-loss'"),
     (["--seeds", "3-1"], "a range goes up"),
     (["--seeds", "a"], "'a' is not a seed"),
     (["--seeds", ""], "got nothing"),
@@ -125,8 +136,8 @@ def test_ctrl_c_keeps_what_finished(invoke, tiny_dir, tmp_path, monkeypatch):
     (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range 0<=x"),
     (["--activations", "relu,elu", "--baseline", "gelu"], "Invalid value for '--baseline': baseline 'gelu' is not among the activations (relu, elu)"),
     (["--baseline", "gelo"], "did you mean 'gelu'?"),
-    (["--lr", "nan"], "nan is not a finite number"),
-    (["--lr", "inf"], "inf is not a finite number"),
+    (["--lr", "nan"], "Invalid value for '--lr': a learning rate is a finite number > 0, not nan"),
+    (["--lr", "1e-3,inf"], "Invalid value for '--lr': a learning rate is a finite number > 0, not inf"),
     (["--clip-norm", "nan"], "nan is not a finite number"),
     (["--gpus-per-task", "inf"], "inf is not a finite number"),
     (["--seed", "18446744073709551616"], "0<=x<=18446744073709551615"),
@@ -294,7 +305,7 @@ def test_progress_count_is_each_tasks_place_in_the_start_order_with_tasks_in_par
     a, b, c = Task("relu", 0), Task("elu", 0), Task("gelu", 0)
 
     def epoch(task, e):
-        return SimpleNamespace(activation=task.activation, seed=task.seed, depth=task.depth, epoch=e, epochs=2,
+        return SimpleNamespace(activation=task.activation, seed=task.seed, depth=task.depth, lr=task.lr, epoch=e, epochs=2,
                                step=10, steps=10, loss=0.5, images_per_second=1000.0, seconds=1.0)
 
     report.planned([a, b, c], [])
@@ -324,7 +335,7 @@ def test_a_single_task_has_no_count():
     report.console = Console(file=io.StringIO(), width=200)
     report.planned([Task("relu", 0)], [])
     report.started(Task("relu", 0), "this process")
-    report.progress(SimpleNamespace(activation="relu", seed=0, depth=None, epoch=1, epochs=1, step=5, steps=5,
+    report.progress(SimpleNamespace(activation="relu", seed=0, depth=None, lr=1e-3, epoch=1, epochs=1, step=5, steps=5,
                                     loss=0.1, images_per_second=10.0, seconds=1.0))
     assert report.console.file.getvalue().startswith("relu ")
 

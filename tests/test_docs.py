@@ -46,6 +46,6 @@ def test_committed_reports_are_what_report_writes(run):
     from actcli.markdown import report_markdown
 
     head, results = experiment.merge([experiment.RunFolder(run)])
-    figures = [name for name in ("curves.png", "gradients.png", "activations.png", "depth.png") if (run / name).is_file()]
+    figures = [name for name in ("curves.png", "gradients.png", "activations.png", "depth.png", "lr.png") if (run / name).is_file()]
     expected = report_markdown(experiment.summarize(head, results), figures)
     assert (run / "report.md").read_text(encoding="utf-8") == expected, f"run `actcli report {run}`"

@@ -48,8 +48,8 @@ def test_config_is_written_first_and_a_different_one_is_refused(tmp_path, tiny):
     assert json.loads((tmp_path / "run" / "config.json").read_text()) == json.loads(json.dumps(head))
     on_a_gpu = {**head, "config": {**head["config"], "device": "cuda"}}   # the same experiment elsewhere
     RunFolder.open(tmp_path / "run", on_a_gpu)
-    other = experiment.header(Config(epochs=3, lr=0.01, device="cpu", precision="fp32"), info)
-    with pytest.raises(UsageProblem, match=r"epochs \(1 ≠ 3\); lr \(0.001 ≠ 0.01\)"):
+    other = experiment.header(Config(epochs=3, batch_size=64, device="cpu", precision="fp32"), info)
+    with pytest.raises(UsageProblem, match=r"batch_size \(128 ≠ 64\); epochs \(1 ≠ 3\)"):
         RunFolder.open(folder.path, other)
 
 

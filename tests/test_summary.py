@@ -53,6 +53,12 @@ def test_the_statistics_are_the_means_over_seeds_of_the_last_epoch(doc):
     assert (d["n"], d["mean"]) == (3, pytest.approx(-6.0))
     assert (d["ci_low"], d["ci_high"]) == (pytest.approx(-6.0 - half), pytest.approx(-6.0 + half))
     assert d["verdict"] == "not distinguishable with 3 seeds"
+    # the paired t-test by hand: t = −6/(4/√3); with 2 degrees of freedom the t CDF is ½ + t/(2√(2 + t²)),
+    # so the two-sided p is 1 − |t|/√(2 + t²); one comparison, so Holm's p is the same; d_z = −6/4
+    t = -6.0 / (4.0 / math.sqrt(3.0))
+    assert d["p"] == pytest.approx(1 - abs(t) / math.sqrt(2 + t * t), rel=1e-12) == pytest.approx(0.12168, abs=1e-5)
+    assert d["p_holm"] == pytest.approx(d["p"], rel=1e-15)
+    assert d["d_z"] == pytest.approx(-1.5)
 
 
 def test_report_tables_row_by_row(doc):
@@ -60,10 +66,11 @@ def test_report_tables_row_by_row(doc):
     sd_a = math.sqrt(((90 - 93) ** 2 + (92 - 93) ** 2 + (97 - 93) ** 2) / 2)
     ci_a = T2 * sd_a / math.sqrt(3)
     assert statistics_table(doc).splitlines()[2:] == [
-        f"| a | 3 | 93.00 [{93 - ci_a:.2f}, {93 + ci_a:.2f}] | 0.200 [-0.048, 0.448] | — | baseline | 0.3 | 10.0% | 200 |",
+        f"| a | 3 | 93.00 [{93 - ci_a:.2f}, {93 + ci_a:.2f}] | 0.200 [-0.048, 0.448] | — | — | — | — | baseline | 0.3 "
+        "| 10.0% | 200 |",
         f"| b | 3 | 87.00 [{87 - math.sqrt(37) * T2 / math.sqrt(3):.2f}, {87 + math.sqrt(37) * T2 / math.sqrt(3):.2f}] "
-        f"| 0.200 [-0.048, 0.448] | -6.00 [{-6 - half:+.2f}, {-6 + half:+.2f}] | not distinguishable with 3 seeds "
-        "| 3 | 10.0% | 200 |",
+        f"| 0.200 [-0.048, 0.448] | -6.00 [{-6 - half:+.2f}, {-6 + half:+.2f}] | 0.122 | 0.122 | -1.50 "
+        "| not distinguishable with 3 seeds | 3 | 10.0% | 200 |",
     ]
     rows = seeds_table(doc).splitlines()
     assert rows[0] == "| activation | seed 0 | seed 3 | seed 7 |"

@@ -93,18 +93,19 @@ class FiniteFloat(click.FloatRange):
         return "" if self.min is None and self.max is None else super()._describe_range()
 
 
-class SeedsType(click.ParamType):
-    """`0-4`, `0,3,7` or a mix such as `0-2,5`."""
+class ParsedType(click.ParamType):
+    """A list the core parses from text (seeds, learning rates): its UsageProblem becomes the option's."""
 
-    name = "seeds"
+    def __init__(self, name: str, parse_name: str):
+        self.name, self.parse_name = name, parse_name
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        from ..experiment import parse_seeds
+        from .. import experiment
 
         try:
-            return parse_seeds(value)
+            return getattr(experiment, self.parse_name)(value)
         except UsageProblem as exc:
             self.fail(str(exc), param, ctx)
 
@@ -113,7 +114,8 @@ FINITE = FiniteFloat()
 ACTIVATION = ActivationType()
 DEFINITION = DefinitionType()
 FLOATS = FloatListType()
-SEEDS = SeedsType()
+SEEDS = ParsedType("seeds", "parse_seeds")            # 0-4, 0,3,7 or 0-2,5
+RATES = ParsedType("lr[,lr…]", "parse_rates")        # 3e-4,1e-3,3e-3
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print one JSON document and nothing else (inf and nan as strings).")

@@ -13,14 +13,14 @@ from pathlib import Path
 import click
 
 from ..activations import ARTICLE_ACTIVATIONS
-from ..config import (DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_THREADS, DEFAULTS,
-                      INITS, MAX_SEED, MAX_THREADS)
+from ..config import (DEFAULT_JOBS, DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_SELECT,
+                      DEFAULT_THREADS, DEFAULTS, INITS, MAX_RATES, MAX_SEED, MAX_THREADS, SELECTIONS)
 from ..data import DATASETS
 from ..errors import UsageProblem
 from ..files import atomic_write, atomic_write_text
 from ..jsonout import dumps
 from .group import cli
-from ._common import DEFINITION, SEEDS, FiniteFloat, SectionedCommand, console, emit_json, exclusive, json_option, options_for
+from ._common import DEFINITION, RATES, SEEDS, FiniteFloat, SectionedCommand, console, emit_json, exclusive, json_option, options_for
 
 
 def _activations(names: str, defines) -> list:
@@ -141,7 +141,7 @@ class Reporter:
         info = f"epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  {p.images_per_second:,.0f} img/s  {p.seconds:.0f} s"
         from ..experiment import Task
 
-        key = Task(p.activation, p.seed, p.depth)
+        key = Task(p.activation, p.seed, p.depth, p.lr)
         if self.bar is not None and key in self.rows:
             steps = p.steps * p.epochs
             self.bar.update(self.rows[key], total=steps, completed=(p.epoch - 1) * p.steps + p.step, info=info)
@@ -173,36 +173,40 @@ class Reporter:
 
 def _padded(task) -> str:
     """The task as a progress line names it, the activation padded so that the lines align."""
-    depth = "" if task.depth is None else f" depth {task.depth}"
-    return f"{task.activation:10}{depth} seed {task.seed}"
+    return f"{task.activation:10}{task.label[len(task.activation):]}"
 
 
 def _finish(doc: dict, out: Path | None, as_json: bool, extra: dict | None = None) -> None:
     """Write the summaries and figures to `out` (when given), then print the document or the table."""
-    from ..experiment import summary_csv
+    from ..experiment import chosen, edges_line, rates_axis, summary_csv
     from ..markdown import report_markdown
 
     if out is not None:
         # the numbers first: a figure that cannot be drawn must not cost the summary
         atomic_write_text(out / "history.json", dumps(doc))
         atomic_write_text(out / "summary.csv", summary_csv(doc))
-        figures = _write_figures(out, doc["results"], doc)
+        figures = _write_figures(out, chosen(doc), doc)
         atomic_write_text(out / "report.md", report_markdown(doc, figures))
     if as_json:
         emit_json({**doc, **(extra or {})})
     else:
-        from ..tables import SINGLE_SEED_NOTE, compare_table, single_seed
+        from ..tables import SINGLE_SEED_NOTE, compare_table, grid_table, single_seed
 
         if doc["results"]:
             console().print(compare_table(doc))
             if single_seed(doc):
                 console().print(SINGLE_SEED_NOTE, highlight=False)
+            if rates_axis(doc):
+                console().print(grid_table(doc))
+                if edges_line(doc):
+                    console().print(edges_line(doc), highlight=False)
 
 
 def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> list[str]:
     """Draw the figures into `out`; the names of those written (not those the results have no data for).
-    A deep network's layers are drawn as profiles (actcli.profiles), and with depth as an axis, test
-    accuracy against depth (from the summary `doc`) too."""
+    A deep network's layers are drawn as profiles (actcli.profiles), with depth as an axis, test
+    accuracy against depth (from the summary `doc`) too, and with rates as an axis, validation accuracy
+    against the rate."""
     from .. import plots, profiles
 
     deep = profiles.is_deep(results)
@@ -210,7 +214,8 @@ def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> l
                ("gradients.png", lambda: (profiles.gradient_profile_figure if deep else plots.gradients_figure)(results)),
                ("activations.png",
                 lambda: (profiles.activation_profile_figure if deep else plots.activations_figure)(results)),
-               ("depth.png", lambda: profiles.depth_figure(doc) if doc else None)]
+               ("depth.png", lambda: profiles.depth_figure(doc) if doc else None),
+               ("lr.png", lambda: plots.rates_figure(doc) if doc else None)]
     names = []
     for name, draw in figures:
         fig = draw()
@@ -222,10 +227,10 @@ def _write_figures(out: Path, results: list[dict], doc: dict | None = None) -> l
 
 
 COMPARE_SECTIONS = {
-    "What to compare": ["names", "defines", "seeds", "seed", "baseline"],
+    "What to compare": ["names", "defines", "seeds", "seed", "baseline", "select"],
     "The network": ["model", "depths", "width", "dropout", "init"],
     "Data": ["dataset", "data_dir", "offline", "limit"],
-    "Training": ["epochs", "batch_size", "lr", "clip_norm", "no_clip", "device", "precision"],
+    "Training": ["epochs", "batch_size", "lrs", "clip_norm", "no_clip", "device", "precision"],
     "Where it runs": ["jobs", "threads", "ray_address", "gpus_per_task"],
     "Output": ["output", "quiet", "as_json"],
 }
@@ -265,8 +270,12 @@ COMPARE_SECTIONS = {
 @click.option("--offline", is_flag=True, help="Never download (also ACTCLI_OFFLINE=1).")
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
-@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
-              help="Adam's learning rate.")
+@click.option("--lr", "lrs", type=RATES, default=f"{DEFAULTS.lr:g}", show_default=True,
+              help="Adam's learning rate, or a list (3e-4,1e-3,3e-3: the rate becomes an axis of the tasks, and "
+                   f"each activation is reported at its own best rate, chosen on validation). At most {MAX_RATES}.")
+@click.option("--select", type=click.Choice(list(SELECTIONS)), default=DEFAULT_SELECT, show_default=True,
+              help="With several --lr: choose each activation's rate by the best mean validation accuracy, or "
+                   "the lowest validation loss, at the last epoch. The test set takes no part.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=DEFAULTS.device,
               show_default=True)
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=DEFAULTS.precision,
@@ -293,8 +302,8 @@ COMPARE_SECTIONS = {
                    "same folder again to finish an interrupted run.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @json_option
-def compare(names, defines, model, depths, width, dropout, init, seeds, seed, baseline, dataset, data_dir, offline, epochs, batch_size, lr, device,
-            precision, limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet,
+def compare(names, defines, model, depths, width, dropout, init, seeds, seed, baseline, select, dataset, data_dir,
+            offline, epochs, batch_size, lrs, device, precision, limit, clip_norm, no_clip, jobs, threads, ray_address, gpus_per_task, output, quiet,
             as_json) -> None:
     """Train the article's MNIST CNN (or a deep MLP, or your own model) once per activation and seed,
     and compare them fairly.
@@ -329,13 +338,13 @@ def compare(names, defines, model, depths, width, dropout, init, seeds, seed, ba
     from .. import experiment
 
     with options_for("activations", "model", "depth", "width", "dropout", "init", "baseline", "device", "precision",
-                     "ray"):   # before any work
+                     "ray", "lr"):   # before any work
         planned = experiment.prepare(
             _activations(names, defines), seeds or (DEFAULT_SEED if seed is None else seed,), depths=depths,
-            baseline=baseline, definitions={d.name: d.source for d in defines},
+            lrs=lrs, baseline=baseline, select=select, definitions={d.name: d.source for d in defines},
             execution=experiment.Execution(jobs=jobs, ray=ray_address is not None, address=ray_address or None,
                                            gpus_per_task=gpus_per_task),
-            model=model, width=width, dropout=dropout, init=init, dataset=dataset, epochs=epochs, batch_size=batch_size, lr=lr, device=device, precision=precision,
+            model=model, width=width, dropout=dropout, init=init, dataset=dataset, epochs=epochs, batch_size=batch_size, device=device, precision=precision,
             clip="none" if no_clip else ("norm" if clip_norm is not None else "value"),
             clip_threshold=clip_norm if clip_norm is not None else DEFAULTS.clip_threshold,
             limit=limit, threads=threads)
@@ -362,11 +371,13 @@ def compare(names, defines, model, depths, width, dropout, init, seeds, seed, ba
 @cli.command()
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--baseline", help="The activation the others are compared with (default: the best mean).")
+@click.option("--select", type=click.Choice(list(SELECTIONS)), default=DEFAULT_SELECT, show_default=True,
+              help="With several learning rates: choose each activation's by validation accuracy or loss.")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Write the merged run folder here (config.json, results/, summaries, figures). "
                    "Default: the folder itself when one is given; nothing is written for several.")
 @json_option
-def report(folders, baseline, output, as_json) -> None:
+def report(folders, baseline, select, output, as_json) -> None:
     """The table, statistics and figures of finished runs, from their folders, without training.
 
     Several folders whose configs agree (seeds 0-2 run on one machine, 3-5 on another) are merged;
@@ -386,7 +397,7 @@ def report(folders, baseline, output, as_json) -> None:
         except UsageProblem:
             pass                                           # summarize says it is not among them
     with options_for("baseline"):
-        doc = experiment.summarize(head, results, baseline)
+        doc = experiment.summarize(head, results, baseline, select)
     out = Path(output) if output else (Path(folders[0]) if len(folders) == 1 else None)
     if output:
         merged = experiment.RunFolder.open(out, head)

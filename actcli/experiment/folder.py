@@ -4,6 +4,7 @@ written atomically the moment it ends), read back, checked, resumed and merged."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -21,6 +22,10 @@ DATASET_KEYS = ("name", "train", "val", "test")
 FORMULA_KEYS = frozenset({"definitions", "monotonic_formulas"})
 # Fields of a result that differ between two runs of the same task.
 RUN_FIELDS = frozenset({"seconds", "images_per_second", "device"})
+# Config fields that are axes of the task grid, as the seeds are: each result names its own, so a folder
+# holds any number of them and a resume may add more. config.json written before the learning rate was an
+# axis has one; its results, which name none, were trained at it.
+AXIS_KEYS = frozenset({"lr"})
 
 
 def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = None) -> dict:
@@ -28,7 +33,8 @@ def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = N
     dataset as loaded, the versions."""
     from ..train import resolve
 
-    head = {"config": resolve(cfg).to_dict(), "dataset": dict(dataset),
+    config = {k: v for k, v in resolve(cfg).to_dict().items() if k not in AXIS_KEYS}
+    head = {"config": config, "dataset": dict(dataset),
             **({"versions": dict(versions)} if versions else {})}
     return revive(json.loads(dumps(head)))   # as it will read back from disk, so that the two compare
 
@@ -39,7 +45,7 @@ def differences(a: Mapping, b: Mapping) -> list[str]:
     ca, cb = a.get("config", {}), b.get("config", {})
     # a key a folder lacks was written before it existed: it holds that key's default
     defaults = DEFAULTS.to_dict()
-    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - FORMULA_KEYS):
+    for key in sorted((ca.keys() | cb.keys()) - RUN_ONLY_KEYS - FORMULA_KEYS - AXIS_KEYS):
         va, vb = ca.get(key, defaults.get(key)), cb.get(key, defaults.get(key))
         if va != vb:
             out.append(f"{key} ({va!r} ≠ {vb!r})")
@@ -75,9 +81,11 @@ def _read_json(path: Path) -> dict:
     return doc
 
 
-def _check_result(path: Path, doc: dict) -> Task:
+def _check_result(path: Path, doc: dict, lr: float) -> Task:
+    """The task of a result file, checked: its fields, and that its name is the task's (a result that
+    names no rate was trained at its folder's `lr`, and is named as the article's rate is)."""
     try:
-        task = Task.of(doc)
+        task = Task.of(doc, lr)
         if not isinstance(doc["epochs"], list) or "test_accuracy" not in doc:
             raise KeyError("epochs")
         for e in doc["epochs"]:
@@ -85,7 +93,8 @@ def _check_result(path: Path, doc: dict) -> Task:
         _check_layers(doc.get("activations_at_init", {}), "activations_at_init")
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path}: not a task result (missing or bad {exc})") from exc
-    if path.name != f"{task.key}.json":
+    name = task.key if "lr" in doc else replace(task, lr=DEFAULTS.lr).key
+    if path.name != f"{name}.json":
         raise DataError(f"{path}: holds the task {task.key}, not what its name says")
     return task
 
@@ -170,10 +179,11 @@ class RunFolder:
     def results(self) -> dict[Task, dict]:
         """Every finished task's result, by task."""
         out = {}
+        lr = self.header()["config"].get("lr", DEFAULTS.lr)   # the rate of results that name none
         for path in sorted((self.path / RESULTS_DIR).glob("*.json")):
             doc = _read_json(path)
-            task = _check_result(path, doc)              # before the upgrade reads its epochs
-            out[task] = _upgraded(doc)
+            task = _check_result(path, doc, lr)          # before the upgrade reads its epochs
+            out[task] = _upgraded({**doc, "lr": task.lr})  # every result names its rate once read
         return out
 
     def save(self, task: Task, result: Mapping) -> Path:

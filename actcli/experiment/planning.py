@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..activations import Activation
-from ..config import (DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_THREADS, DEFAULTS, MAX_DEPTH,
-                      MAX_WIDTH, Config)
+from ..config import (DEFAULT_MLP_DEPTH, DEFAULT_MLP_WIDTH, DEFAULT_SEED, DEFAULT_SELECT, DEFAULT_THREADS, DEFAULTS,
+                      MAX_DEPTH, MAX_WIDTH, Config)
 from ..errors import ParameterError, UsageProblem
 from .folder import RunFolder, header
 from .running import Execution, Outcome, load_data, run
-from .summary import summarize
-from .tasks import Task, plan
+from .summary import selection, summarize
+from .tasks import Task, check_rates, plan
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Experiment:
     tasks: tuple[Task, ...]
     baseline: str | None              # None: the best mean, decided when the results are in
     execution: Execution
+    select: str = DEFAULT_SELECT      # how each activation's learning rate is chosen: on validation only
     versions: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()       # what the user should know before it starts
     threads_auto: bool = False        # config.threads came from 'auto': a resumed folder keeps its own
@@ -55,7 +56,7 @@ class Experiment:
         """The summary of this experiment's tasks in `folder` (a folder may hold others too)."""
         wanted = set(self.tasks)
         return summarize(folder.header(), {t: r for t, r in folder.results().items() if t in wanted},
-                         self.baseline)
+                         self.baseline, self.select)
 
 
 def _threads(n: int) -> str:
@@ -63,20 +64,24 @@ def _threads(n: int) -> str:
 
 
 def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEFAULT_SEED,), *,
-            depths: Sequence[int] | None = None, baseline: str | None = None,
-            definitions: Mapping[str, str] | None = None, execution: Execution = Execution(),
-            **settings) -> Experiment:
+            depths: Sequence[int] | None = None, lrs: Sequence[float] | None = None, baseline: str | None = None,
+            select: str = DEFAULT_SELECT, definitions: Mapping[str, str] | None = None,
+            execution: Execution = Execution(), **settings) -> Experiment:
     """The experiment that trains each of `activations` (Activation objects, or text: registry names,
-    names in `definitions` {name: formula}, formulas in x) once per seed, and with model 'mlp' once per
-    depth of `depths`, with the Config fields in `settings` (model, width, dataset, epochs, lr, clip,
-    device, …). Usage errors (an unknown activation, a model that breaks the contract, a network too big
-    for memory, no CUDA, a baseline not in the run, Ray missing) are raised here, before any work."""
+    names in `definitions` {name: formula}, formulas in x) once per seed and learning rate of `lrs`, and
+    with model 'mlp' once per depth of `depths`, with the Config fields in `settings` (model, width,
+    dataset, epochs, clip, device, …; `lr=` is one rate, the same as `lrs=[rate]`). Each activation's rate
+    is then chosen on validation, as `select` says (config.SELECTIONS). Usage errors (an unknown
+    activation, a bad rate, a model that breaks the contract, a network too big for memory, no CUDA, a
+    baseline not in the run, Ray missing) are raised here, before any work."""
     from .. import __version__, lookup, train
 
     acts = _resolved(activations, definitions or {})
     names = [a.name for a in acts]
     depths, settings = _network(acts, depths, settings)
-    tasks = tuple(plan(names, seeds, depths))
+    lrs, settings = _rates(lrs, settings)
+    selection(select)                                   # a usage error now, not after the training
+    tasks = tuple(plan(names, seeds, depths, lrs))
     threads_auto = settings.get("threads", DEFAULT_THREADS) == "auto"
     settings = {**settings, "threads": DEFAULTS.threads if threads_auto else settings["threads"]}
     # every formula travels as text, so that each worker can rebuild it; whether it may run after the
@@ -105,7 +110,7 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
     import torch
 
     return Experiment(config=config, activations=tuple(acts), tasks=tasks, baseline=baseline,
-                      execution=execution, versions={"actcli": __version__, "torch": torch.__version__},
+                      execution=execution, select=select, versions={"actcli": __version__, "torch": torch.__version__},
                       notes=tuple(notes), threads_auto=threads_auto)
 
 
@@ -122,6 +127,19 @@ def _resolved(activations: Sequence[Activation | str], definitions: Mapping[str,
     if not acts:
         raise ParameterError("give at least one activation name", "activations")
     return list({a.name: a for a in acts}.values())
+
+
+def _rates(lrs: Sequence[float] | None, settings: dict) -> tuple[tuple[float, ...], dict]:
+    """The learning rates to plan, checked (tasks.check_rates), and the settings without `lr`: each task
+    carries its own."""
+    settings = dict(settings)
+    one = settings.pop("lr", None)
+    if lrs is not None and one is not None:
+        raise ParameterError("give lrs (a grid) or lr (one rate), not both", "lr")
+    try:
+        return check_rates(lrs if lrs is not None else [DEFAULTS.lr if one is None else one]), settings
+    except UsageProblem as exc:
+        raise ParameterError(str(exc), "lr") from exc
 
 
 def _network(acts: Sequence[Activation], depths: Sequence[int] | None, settings: dict) -> tuple[list, dict]:

@@ -1,13 +1,15 @@
-"""Tasks: one per activation × seed, in the order that leaves complete paired sets."""
+"""Tasks: one per activation × seed (× depth, × learning rate, where they are axes), in the order that
+leaves complete paired sets."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..config import MAX_SEED
+from ..config import DEFAULTS, MAX_RATES, MAX_SEED
 from ..errors import UsageProblem
 from ..files import safe_stem
 
@@ -19,31 +21,70 @@ class Task:
     activation: str
     seed: int
     depth: int | None = None      # the network's depth where it is an axis (the MLP); None for a fixed network
+    lr: float = DEFAULTS.lr       # Adam's learning rate
 
     @property
     def key(self) -> str:
-        """The task's file name (without .json); a formula's name is made safe for a file name."""
+        """The task's file name (without .json): 'relu-seed0', 'relu-d8-seed0', 'relu-lr0.003-seed0'. A
+        formula's name is made safe for a file name; the article's rate is not named, so that folders
+        written before rates were an axis keep their names."""
         depth = "" if self.depth is None else f"-d{self.depth}"
-        return f"{safe_stem(self.activation)}{depth}-seed{self.seed}"
+        return f"{safe_stem(self.activation)}{depth}{_rate(self.lr, '-lr')}-seed{self.seed}"
 
     @property
     def label(self) -> str:
-        """How progress lines and errors name it: 'relu seed 0', 'relu depth 8 seed 0'."""
+        """How progress lines and errors name it: 'relu seed 0', 'relu depth 8 lr 0.003 seed 0'."""
         depth = "" if self.depth is None else f" depth {self.depth}"
-        return f"{self.activation}{depth} seed {self.seed}"
+        return f"{self.activation}{depth}{_rate(self.lr, ' lr ')} seed {self.seed}"
 
     @classmethod
-    def of(cls, result) -> Task:
-        """The task a result (a dict as saved) belongs to."""
+    def of(cls, result, lr: float = DEFAULTS.lr) -> Task:
+        """The task a result (a dict as saved) belongs to; `lr` for a result that names no rate (written
+        before rates were an axis: its folder's config.json has the rate)."""
         depth = result.get("depth")
-        return cls(str(result["activation"]), int(result["seed"]), None if depth is None else int(depth))
+        return cls(str(result["activation"]), int(result["seed"]), None if depth is None else int(depth),
+                   float(result.get("lr", lr)))
 
 
-def plan(activations: Iterable[str], seeds: Iterable[int], depths: Iterable[int | None] = (None,)) -> list[Task]:
-    """Every activation (at every depth) for the first seed, then for the next: an interrupted run
-    leaves complete paired sets."""
-    names, depths = list(activations), list(depths)
-    return [Task(a, s, d) for s in seeds for d in depths for a in names]
+def _rate(lr: float, prefix: str) -> str:
+    """'' for the article's rate, else `prefix` and the rate as Python writes it (exact: repr round-trips)."""
+    return "" if lr == DEFAULTS.lr else f"{prefix}{float(lr)!r}"
+
+
+def plan(activations: Iterable[str], seeds: Iterable[int], depths: Iterable[int | None] = (None,),
+         lrs: Iterable[float] = (DEFAULTS.lr,)) -> list[Task]:
+    """Every activation (at every depth and rate) for the first seed, then for the next: an interrupted
+    run leaves complete paired sets."""
+    names, depths, lrs = list(activations), list(depths), list(lrs)
+    return [Task(a, s, d, lr) for s in seeds for d in depths for lr in lrs for a in names]
+
+
+def check_rates(rates: Iterable[float]) -> tuple[float, ...]:
+    """The learning rates of a grid, checked: each finite and > 0, none twice, at most MAX_RATES."""
+    rates = tuple(float(r) for r in rates)
+    if not rates:
+        raise UsageProblem("give at least one learning rate")
+    bad = [r for r in rates if not (math.isfinite(r) and r > 0)]
+    if bad:
+        raise UsageProblem(f"a learning rate is a finite number > 0, not {bad[0]:g}")
+    repeated = sorted(r for r, n in Counter(rates).items() if n > 1)
+    if repeated:
+        raise UsageProblem(f"learning rate {', '.join(f'{r:g}' for r in repeated)} given twice")
+    if len(rates) > MAX_RATES:
+        raise UsageProblem(f"{len(rates)} learning rates: at most {MAX_RATES} (each is a full set of tasks)")
+    return rates
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """'3e-4,1e-3,3e-3' → (0.0003, 0.001, 0.003), checked (check_rates)."""
+    items = [s.strip() for s in str(text).split(",")]
+    rates = []
+    for item in items:
+        try:
+            rates.append(float(item))
+        except ValueError:
+            raise UsageProblem(f"{item!r} is not a learning rate (write rates such as 3e-4,1e-3,3e-3)") from None
+    return check_rates(rates)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
