@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .experiment.summary import chosen, edges_line, interval_disagrees, rates_axis
+from .experiment.summary import chosen, edges_line, interval_disagrees, rates_axis, selection_words
 
 
 def _cell(x: float, fmt: str) -> str:
@@ -46,7 +46,7 @@ def _adam(doc: dict) -> str:
     if not rates_axis(doc):
         return f"Adam {rates[0]:g}"
     return (f"Adam at {', '.join(f'{r:g}' for r in rates)} (each activation's rate chosen on "
-            f"{doc['statistics']['select'].replace('-', ' ').replace('val', 'validation')})")
+            f"{selection_words(doc['statistics']['select'])})")
 
 
 def _verdict(diff: dict | None) -> str:
@@ -266,10 +266,9 @@ def grid_section(doc: dict) -> list[str]:
     """With rates as an axis: the grid and what it means, and the edge line."""
     if not rates_axis(doc):
         return []
-    field = "accuracy" if doc["statistics"]["select"] == "val-accuracy" else "loss"
     edge = edges_line(doc)
     return [f"Validation accuracy (%) at the last epoch, mean [95% CI] over seeds, for every learning rate. Each "
-            f"activation's rate, in bold, is the one with the best mean validation {field}; the test set takes "
+            f"activation's rate, in bold, is the one with the best mean {selection_words(doc['statistics']['select'])}; the test set takes "
             "no part in the choice, and the tables above are at the chosen rates.", "",
             grid_table(doc), "", *([edge, ""] if edge else [])]
 

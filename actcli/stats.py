@@ -92,14 +92,16 @@ def paired_difference(a: Mapping[int, float], b: Mapping[int, float],
     d = estimate([a[s] - b[s] for s in seeds], confidence)
     if d.n < 2:
         verdict = "no interval with 1 seed" if d.n == 1 else "no common seeds"
-    elif d.ci_low > 0:
-        verdict = "better"
-    elif d.ci_high < 0:
-        verdict = "worse"
     else:
-        verdict = f"not distinguishable with {d.n} seeds"
+        verdict = _verdict(d.n, d.mean, d.ci_low > 0 or d.ci_high < 0)
     p, d_z = _t_test([a[s] for s in seeds], [b[s] for s in seeds], d)
     return Paired(d.n, d.mean, d.ci_low, d.ci_high, verdict, p, d_z, interval=verdict)
+
+
+def _verdict(n: int, mean: float, significant: bool) -> str:
+    """'better' or 'worse' (by the sign of the mean) where the difference is significant, else 'not
+    distinguishable with n seeds'."""
+    return ("better" if mean > 0 else "worse") if significant else f"not distinguishable with {n} seeds"
 
 
 def _t_test(xs: Sequence[float], ys: Sequence[float], d: Estimate) -> tuple[float, float]:
@@ -140,7 +142,5 @@ def holm(pairs: Mapping, alpha: float = ALPHA) -> dict:
         if math.isnan(p_holm):
             out[k] = replace(c, p_holm=p_holm)
             continue
-        verdict = (("better" if c.mean > 0 else "worse") if p_holm < alpha
-                   else f"not distinguishable with {c.n} seeds")
-        out[k] = replace(c, p_holm=p_holm, verdict=verdict)
+        out[k] = replace(c, p_holm=p_holm, verdict=_verdict(c.n, c.mean, p_holm < alpha))
     return out

@@ -270,11 +270,13 @@ def grid_table(doc: dict) -> Table:
     activation × rate; the chosen rate marked."""
     from rich import box
 
+    from .experiment.summary import selection_words
+
     st = doc["statistics"]
     by_depth = "baselines" in st
     cells = {(g["activation"], g.get("depth"), g["lr"]): g for g in st["grid"]}
     table = Table(title="validation accuracy %, by rate",
-                  caption=f"last epoch, mean over seeds; ▸ the rate chosen ({st['select'].replace('val-', 'validation ')})",
+                  caption=f"last epoch, mean over seeds; ▸ the rate chosen ({selection_words(st['select'])})",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     if by_depth:
         table.add_column("L", justify="right")

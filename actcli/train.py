@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import lookup
-from .config import Config
+from .config import DEFAULTS, Config
 from .data import Split
 from .errors import ParameterError
 from . import networks
@@ -47,7 +47,7 @@ class Result:
     activation: str
     seed: int = 0
     depth: int | None = None      # the network's depth where it is a task axis (the MLP)
-    lr: float = 1e-3              # Adam's learning rate
+    lr: float = DEFAULTS.lr       # Adam's learning rate
     epochs: list[Epoch] = field(default_factory=list)
     test_loss: float = math.nan
     test_accuracy: float = math.nan
@@ -96,7 +96,7 @@ class TrainingProgress:
     images_per_second: float
     seconds: float                # since the epoch began
     depth: int | None = None      # the task's depth, where it is an axis
-    lr: float = 1e-3              # the task's learning rate
+    lr: float = DEFAULTS.lr       # the task's learning rate
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,11 +49,12 @@ def _means(runs: Iterable[dict]) -> dict:
 # How each activation's learning rate is chosen (config.SELECTIONS): the validation field of the last
 # epoch, and whether more is better. The test set never takes part.
 _SELECTED_BY = {"val-accuracy": ("val_accuracy", max), "val-loss": ("val_loss", min)}
+_SELECTED_WORDS = {"val-accuracy": "validation accuracy", "val-loss": "validation loss"}
 
 
 def selection(select: str) -> tuple[str, object]:
     """(the last epoch's field, max or min) that `select` chooses a rate by; a usage error for another."""
-    if select not in SELECTIONS or select not in _SELECTED_BY:
+    if select not in _SELECTED_BY:
         raise ParameterError(f"{select!r} is not a way to choose a rate ({', '.join(SELECTIONS)})", "select")
     return _SELECTED_BY[select]
 
@@ -63,6 +64,11 @@ def _validation(runs: Mapping[int, dict], field: str) -> float:
     diverged run), so that a rate where a seed diverged is chosen last."""
     values = [last_epoch(r).get(field, math.nan) for r in runs.values()]
     return math.fsum(values) / len(values) if values and all(math.isfinite(v) for v in values) else math.nan
+
+
+def selection_words(select: str) -> str:
+    """What a selection chooses by, in words: 'validation accuracy'."""
+    return _SELECTED_WORDS[select]
 
 
 def choose_rate(cells: Mapping[float, Mapping[int, dict]], select: str = DEFAULT_SELECT) -> float:
