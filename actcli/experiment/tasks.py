@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import MISSING, dataclass, fields
+from typing import Iterable, Mapping
 
 from ..config import MAX_SEED
 from ..errors import UsageProblem
@@ -33,10 +33,11 @@ class Task:
         return f"{self.activation}{depth} seed {self.seed}"
 
     @classmethod
-    def of(cls, result) -> Task:
-        """The task a result (a dict as saved) belongs to."""
-        depth = result.get("depth")
-        return cls(str(result["activation"]), int(result["seed"]), None if depth is None else int(depth))
+    def of(cls, result: Mapping) -> Task:
+        """The task a result (a dict as saved, checked by experiment.schema) belongs to: its fields of the
+        task's names, each absent one (an axis the run did not have, such as depth) at its default."""
+        return cls(**{f.name: result[f.name] if f.default is MISSING else result.get(f.name, f.default)
+                      for f in fields(cls)})
 
 
 def plan(activations: Iterable[str], seeds: Iterable[int], depths: Iterable[int | None] = (None,)) -> list[Task]:
