@@ -304,8 +304,9 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
     object store once. A task whose worker or node dies is retried `max_retries` times (on another node
     if its own is gone), then reported failed; one that raises is reported failed with its error. A
     cluster with no live node able to run a task for `lost_after` seconds (default LOST_AFTER), or whose
-    head stops answering,
-    raises ClusterLost: the tasks that finished were handed over already. Returns what Ray ran on."""
+    head stops answering (mid-run, or under a task's lost result), raises ClusterLost: the tasks that
+    finished were handed over already. Returns what Ray ran on (as the run found it, should the head be
+    lost as the last task ends)."""
     ray = import_ray()
     from ray.util.queue import Queue
 
@@ -342,7 +343,8 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
                         result = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         handler.failed(task, _error(exc.cause) if exc.cause else _error(exc))
-                    except ray.exceptions.RayError as exc:   # a worker or node lost past its retries
+                    except ray.exceptions.RayError as exc:   # a worker or node lost past its retries,
+                        watch.knock()                         # unless it is the cluster that is lost
                         handler.failed(task, _error(exc))
                     else:
                         _drain(events, handler)
@@ -358,10 +360,13 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
                     ray.cancel(ref, force=True)
                 except Exception:                # a lost cluster cannot be told
                     break
-        resources = ray.cluster_resources()
-        return {"cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0),
-                "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "cpus_per_task": cfg.threads,
-                "gpus_per_task": gpus}
+        try:
+            alive = watch.alive()
+        except ClusterLost:              # lost as the last task ended: the cluster as the run found it
+            alive = watch.nodes
+        return {"cpus": sum(n.get("Resources", {}).get("CPU", 0) for n in alive),
+                "gpus": sum(n.get("Resources", {}).get("GPU", 0) for n in alive), "nodes": len(alive),
+                "cpus_per_task": cfg.threads, "gpus_per_task": gpus}
     finally:
         if started_here:
             ray.shutdown()
@@ -382,9 +387,10 @@ class _Watch:
             self.head = None
         self.last = self.clock()
         self.unable_since = None
-        self.nodes = self._alive()
+        self.nodes = self.alive()
 
-    def _alive(self) -> list[dict]:
+    def knock(self) -> None:
+        """ClusterLost unless the head takes a TCP connection (before anything that asks it)."""
         import socket
 
         if self.head:
@@ -394,6 +400,10 @@ class _Watch:
             except (OSError, ValueError) as exc:
                 raise ClusterLost(f"the Ray cluster's head at {self.head} stopped answering mid-run "
                                   f"({getattr(exc, 'strerror', None) or exc})") from None
+
+    def alive(self) -> list[dict]:
+        """The live nodes, as ray.nodes() gives them."""
+        self.knock()
         try:
             return [n for n in self.ray.nodes() if n.get("Alive")]
         except Exception as exc:
@@ -404,7 +414,7 @@ class _Watch:
         if now - self.last < 1.0:
             return
         self.last = now
-        alive = self._alive()
+        alive = self.alive()
         able = [n for n in alive if n.get("Resources", {}).get("CPU", 0) >= self.cpus
                 and n.get("Resources", {}).get("GPU", 0) >= self.gpus]
         if able:

@@ -7,10 +7,10 @@ two worker nodes of one CPU each, all in this process tree), losing nodes while 
 - The head removed under a `compare` in another process (as a user's cluster dies): the same one line, in
   seconds, where Ray alone ended the process after 60 s with no word of what was kept.
 
-Each test starts its own cluster (≈ 7 s); the file takes about 80 s on two cores, most of it Ray starting and
-stopping. The clusters keep their files in a folder of their own (RAY_TMPDIR), so that a user's Ray on this
-machine is neither joined nor touched: a Cluster writes its address into ray_current_cluster and removes the
-file when it stops (whoever wrote it), and a head killed outright leaves it behind.
+Each test starts its own cluster (≈ 7 s); the file takes 70 to 100 s on two shared cores, most of it Ray
+starting and stopping. The clusters keep their files in a folder of their own (RAY_TMPDIR), so that a user's
+Ray on this machine is neither joined nor touched: a Cluster writes its address into ray_current_cluster and
+removes the file when it stops (whoever wrote it), and a head killed outright leaves it behind.
 """
 
 import os
@@ -122,7 +122,7 @@ class RemoveOnFirstStart:
 
 
 def test_a_lost_nodes_task_runs_again_on_the_survivor_with_the_same_numbers(tmp_path, split, in_process, cluster):
-    cluster, workers = cluster
+    cluster, _ = cluster
     folder = RunFolder.open(tmp_path / "run", experiment.header(CFG, split[1]))
     listener = RemoveOnFirstStart(cluster)
     outcome = experiment.run(TASKS, folder, split[0], CFG, listener, Execution(ray=True))
@@ -170,13 +170,18 @@ def test_a_lost_head_is_one_line_in_seconds(tmp_path, data):
     cluster, _ = start_cluster(connect=False)
     out = tmp_path / "run"
     try:
-        remover = wait_for_a_result(out, lambda: cluster.remove_node(cluster.head_node, allow_graceful=False))
-        started = time.monotonic()
+        removed = []
+
+        def remove_the_head():
+            cluster.remove_node(cluster.head_node, allow_graceful=False)
+            removed.append(time.monotonic())
+
+        remover = wait_for_a_result(out, remove_the_head)
         run = subprocess.run([sys.executable, "-m", "actcli", "compare", "--ray", cluster.address, "--data-dir",
                               str(data), "-o", str(out), *COMPARE], capture_output=True, text=True, timeout=170,
                              env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])})
+        ended = time.monotonic()
         remover.join()
-        took = time.monotonic() - started
     finally:
         cluster.shutdown()
     ours = [line for line in run.stderr.splitlines() if line.startswith("Error: ")]
@@ -185,4 +190,5 @@ def test_a_lost_head_is_one_line_in_seconds(tmp_path, data):
     assert len(ours) == 1 and ours[0].startswith("Error: the Ray cluster's head at "), run.stderr
     assert "stopped answering mid-run" in ours[0] and f"kept {len(kept)} of 4 tasks" in ours[0], ours
     assert ours[0].endswith(f"the same command resumes the other {4 - len(kept)}"), ours
-    assert took < 55, took                                   # Ray alone would end it after 60 s, saying nothing
+    took = ended - removed[0]
+    assert took < 30, took                     # from the head's loss: Ray alone ended it after 60 s, saying nothing
