@@ -41,3 +41,8 @@ class ParameterError(UsageProblem):
 
 class DataError(ActcliError):
     """A data file that is missing, broken or does not match what it claims to hold."""
+
+
+class ClusterLost(ActcliError):
+    """The Ray cluster running the tasks was lost mid-run: its nodes, its head, or the way to it. What
+    finished is saved; the same run resumes the rest."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol, Sequence
 
 from .config import Config
-from .errors import ParameterError, UsageProblem
+from .errors import ClusterLost, ParameterError, UsageProblem
 
 
 class Handler(Protocol):
@@ -273,10 +273,16 @@ def _ray_task(split, cfg: Config, task, events):
 
     from . import train
 
+    def tell(event):               # progress is a courtesy: a lost queue must not fail the task
+        try:
+            events.put(event, timeout=5)
+        except Exception:
+            pass
+
     torch.set_num_threads(cfg.threads)
-    events.put(("started", os.getpid(), task))
+    tell(("started", os.getpid(), task))
     on_device = train.DeviceData(split, cfg.device)
-    kind, payload = _attempt(task, on_device, cfg, lambda p: events.put(("progress", os.getpid(), p)))
+    kind, payload = _attempt(task, on_device, cfg, lambda p: tell(("progress", os.getpid(), p)))
     return payload if kind == "finished" else {FAILED: payload}
 
 
@@ -284,15 +290,24 @@ def default_gpus_per_task(device: str) -> float:
     return 1.0 / TASKS_PER_GPU if device == "cuda" else 0.0
 
 
+# How long the cluster may have no live node that can run a task before the run is given up as lost (a node
+# that restarts, or an autoscaler's new one, is waited for this long).
+LOST_AFTER = 20.0
+
+
 def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str | None,
-            gpus_per_task: float | None = None, max_retries: int = 2) -> dict:
+            gpus_per_task: float | None = None, max_retries: int = 2, lost_after: float | None = None) -> dict:
     """Each task a Ray task asking for the config's threads as CPUs (and a fraction of a GPU on CUDA).
 
     No address: a local Ray instance is started, or one already running on this machine is joined, as
     `ray.init` does (and stopped at the end if it was started here). 'auto', 'host:port' or
     'ray://…' joins a running cluster, as `ray.init` does (RAY_ADDRESS too). The split goes into the
-    object store once. A task whose worker dies is retried `max_retries` times, then reported failed;
-    one that raises is reported failed with its error. Returns what Ray ran on."""
+    object store once. A task whose worker or node dies is retried `max_retries` times (on another node
+    if its own is gone), then reported failed; one that raises is reported failed with its error. A
+    cluster with no live node able to run a task for `lost_after` seconds (default LOST_AFTER), or whose
+    head stops answering (mid-run, or under a task's lost result), raises ClusterLost: the tasks that
+    finished were handed over already. Returns what Ray ran on (as the run found it, should the head be
+    lost as the last task ends)."""
     ray = import_ray()
     from ray.util.queue import Queue
 
@@ -306,21 +321,31 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
         except ConnectionError as exc:
             raise UsageProblem(f"Ray at {address or 'RAY_ADDRESS'}: {_error(exc)}") from None
     try:
-        events = Queue()
+        # the progress queue (an actor) on the driver's node, holding no CPU, restarted if lost: a lost
+        # worker node must not take it along
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+        events = Queue(actor_options={"num_cpus": 0, "max_restarts": -1, "scheduling_strategy": here})
         data = ray.put(split)
         remote = ray.remote(num_cpus=cfg.threads, num_gpus=gpus, max_retries=max_retries)(_ray_task)
         pending = {remote.remote(data, cfg, task, events): task for task in todo}
+        watch = _Watch(ray, cfg.threads, gpus, LOST_AFTER if lost_after is None else lost_after)
         try:
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
-                _drain(events, handler)
+                try:
+                    ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+                    _drain(events, handler)
+                except ray.exceptions.RayError as exc:    # the queue's actor or the cluster's head is gone
+                    raise ClusterLost(f"the Ray cluster stopped answering ({_error(exc)})") from None
                 for ref in ready:
                     task = pending.pop(ref)
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         handler.failed(task, _error(exc.cause) if exc.cause else _error(exc))
-                    except ray.exceptions.RayError as exc:   # a worker or node lost past its retries
+                    except ray.exceptions.RayError as exc:   # a worker or node lost past its retries,
+                        watch.knock()                         # unless it is the cluster that is lost
                         handler.failed(task, _error(exc))
                     else:
                         _drain(events, handler)
@@ -328,16 +353,80 @@ def run_ray(todo: Sequence, split, cfg: Config, handler: Handler, address: str |
                             handler.failed(task, result[FAILED])
                         else:
                             handler.finished(task, result)
+                if pending:
+                    watch.check()
         finally:
-            for ref in pending:                  # Ctrl-C or an error: cancel what has not finished
-                ray.cancel(ref, force=True)
-        resources = ray.cluster_resources()
-        return {"cpus": resources.get("CPU", 0), "gpus": resources.get("GPU", 0),
-                "nodes": len([n for n in ray.nodes() if n.get("Alive")]), "cpus_per_task": cfg.threads,
-                "gpus_per_task": gpus}
+            for ref in pending:                  # Ctrl-C, a lost cluster or an error: cancel what has not finished
+                try:
+                    ray.cancel(ref, force=True)
+                except Exception:                # a lost cluster cannot be told
+                    break
+        try:
+            alive = watch.alive()
+        except ClusterLost:              # lost as the last task ended: the cluster as the run found it
+            alive = watch.nodes
+        return {"cpus": sum(n.get("Resources", {}).get("CPU", 0) for n in alive),
+                "gpus": sum(n.get("Resources", {}).get("GPU", 0) for n in alive), "nodes": len(alive),
+                "cpus_per_task": cfg.threads, "gpus_per_task": gpus}
     finally:
         if started_here:
             ray.shutdown()
+
+
+class _Watch:
+    """Looks at the cluster once a second: raises ClusterLost when its head stops answering, or when no live
+    node could run a task for `lost_after` seconds. The head is knocked on (a TCP connection to its GCS)
+    before Ray is asked anything: Ray's own calls wait for a lost head, then end the process after 60 s."""
+
+    def __init__(self, ray, cpus: float, gpus: float, lost_after: float):
+        import time
+
+        self.ray, self.cpus, self.gpus, self.lost_after, self.clock = ray, cpus, gpus, lost_after, time.monotonic
+        try:
+            self.head = ray.get_runtime_context().gcs_address     # host:port; not known through Ray Client
+        except Exception:
+            self.head = None
+        self.last = self.clock()
+        self.unable_since = None
+        self.nodes = self.alive()
+
+    def knock(self) -> None:
+        """ClusterLost unless the head takes a TCP connection (before anything that asks it)."""
+        import socket
+
+        if self.head:
+            host, _, port = self.head.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            except (OSError, ValueError) as exc:
+                raise ClusterLost(f"the Ray cluster's head at {self.head} stopped answering mid-run "
+                                  f"({getattr(exc, 'strerror', None) or exc})") from None
+
+    def alive(self) -> list[dict]:
+        """The live nodes, as ray.nodes() gives them."""
+        self.knock()
+        try:
+            return [n for n in self.ray.nodes() if n.get("Alive")]
+        except Exception as exc:
+            raise ClusterLost(f"the Ray cluster stopped answering mid-run ({_error(exc)})") from None
+
+    def check(self) -> None:
+        now = self.clock()
+        if now - self.last < 1.0:
+            return
+        self.last = now
+        alive = self.alive()
+        able = [n for n in alive if n.get("Resources", {}).get("CPU", 0) >= self.cpus
+                and n.get("Resources", {}).get("GPU", 0) >= self.gpus]
+        if able:
+            self.unable_since = None
+            return
+        self.unable_since = self.unable_since or now
+        if now - self.unable_since >= self.lost_after:
+            gone = len({n["NodeID"] for n in self.nodes} - {n["NodeID"] for n in alive})
+            needs = f"{self.cpus:g} CPU" + (f" and {self.gpus:g} GPU" if self.gpus else "")
+            raise ClusterLost(f"the Ray cluster lost {gone} of its {len(self.nodes)} nodes mid-run, and for "
+                              f"{self.lost_after:g} s no node left could run a task ({needs})")
 
 
 def _drain(events, handler: Handler) -> None:

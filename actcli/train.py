@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -21,65 +21,9 @@ from .config import DEFAULTS, Config
 from .data import Split
 from .errors import ParameterError
 from . import networks
+from .records import Epoch, Result   # what a task's result file holds (read back by experiment.schema)
 
 __all__ = ["Config", "DeviceData", "Epoch", "Result", "TrainingProgress", "resolve", "train"]
-
-
-@dataclass
-class Epoch:
-    epoch: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float
-    val_accuracy: float
-    seconds: float
-    images_per_second: float
-    # weight layer (conv1, conv2, fc1, fc2) → mean ‖∂L/∂W‖₂ over the epoch's steps, before clipping
-    grad_norms: dict[str, float]
-    # activation layer (the layer whose output it takes: conv1, conv2, fc1) → the mean and standard
-    # deviation of its output and its dead fraction, on the probe batch (see `measure_layers`)
-    activations: dict[str, dict[str, float]]
-    dead_fraction: float          # the dead units of all three activation layers together
-
-
-@dataclass
-class Result:
-    activation: str
-    seed: int = 0
-    depth: int | None = None      # the network's depth where it is a task axis (the MLP)
-    lr: float = DEFAULTS.lr       # Adam's learning rate
-    epochs: list[Epoch] = field(default_factory=list)
-    test_loss: float = math.nan
-    test_accuracy: float = math.nan
-    diverged: bool = False
-    diverged_epoch: int | None = None
-    device: str = "cpu"
-    precision: str = "fp32"
-    threads: int = 1              # torch's CPU threads: another count sums in another order
-    pool_first: bool = False      # the second activation ran after the max-pool (same function, cheaper)
-    seconds: float = 0.0
-    activations_at_init: dict = field(default_factory=dict)   # Epoch.activations before the first step
-
-    @property
-    def images_per_second(self) -> float:
-        """Mean training images/s over the epochs run."""
-        return sum(e.images_per_second for e in self.epochs) / len(self.epochs) if self.epochs else math.nan
-
-    @property
-    def best_val_accuracy(self) -> float:
-        accs = [e.val_accuracy for e in self.epochs if math.isfinite(e.val_accuracy)]
-        return max(accs) if accs else math.nan
-
-    def to_dict(self) -> dict:
-        return {"activation": self.activation, "seed": self.seed,
-                **({} if self.depth is None else {"depth": self.depth}), "lr": self.lr,
-                "test_accuracy": self.test_accuracy,
-                "test_loss": self.test_loss,
-                "best_val_accuracy": self.best_val_accuracy, "diverged": self.diverged,
-                "diverged_epoch": self.diverged_epoch, "device": self.device, "precision": self.precision,
-                "threads": self.threads, "pool_first": self.pool_first, "seconds": self.seconds,
-                "images_per_second": self.images_per_second, "activations_at_init": self.activations_at_init,
-                "epochs": [asdict(e) for e in self.epochs]}
 
 
 @dataclass

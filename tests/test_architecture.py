@@ -15,8 +15,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "actcli"
 
 LAYERS = [
-    ("leaves", ["actcli.errors", "actcli.config", "actcli.files", "actcli.jsonout", "actcli.numerics", "actcli.machine",
-                "actcli.stats"]),
+    ("leaves", ["actcli.errors", "actcli.bounds", "actcli.config", "actcli.records", "actcli.files", "actcli.jsonout",
+                "actcli.numerics", "actcli.machine", "actcli.stats"]),
     ("registry", ["actcli.activations"]),
     ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain", "actcli.theory",
                    "actcli.clipping"]),
@@ -30,7 +30,7 @@ LAYERS = [
 # Inside a package, its modules in order: each may import only those before it (as its docstring says).
 ORDERS = {
     "actcli.formula": ["timelimit", "symbols", "grammar", "compile", "differentiate", "properties", "activation"],
-    "actcli.experiment": ["tasks", "folder", "running", "summary", "planning"],
+    "actcli.experiment": ["tasks", "schema", "folder", "running", "summary", "planning"],
 }
 
 

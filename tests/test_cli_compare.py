@@ -38,7 +38,8 @@ def test_end_to_end(invoke, tiny_dir, tmp_path):
     assert doc["statistics"]["baseline"] == "relu"
     assert doc["statistics"]["activations"][1]["vs_baseline"]["verdict"] == "no interval with 1 seed"
     assert doc["run"] == {"ran": 2, "skipped": 0, "not_run": 0, "failed": {}, "interrupted": False,
-                          "execution": {"executor": "this process", "jobs": 1, "threads": 2}, "output": str(out)}
+                          "execution": {"executor": "this process", "jobs": 1, "threads": 2}, "lost": None,
+                          "output": str(out)}
     assert doc["config"]["threads"] == 2 and all(r["threads"] == 2 for r in doc["results"])
     assert sorted(p.name for p in out.iterdir()) == ["activations.png", "config.json", "curves.png", "gradients.png",
                                                     "history.json", "report.md", "results", "summary.csv"]

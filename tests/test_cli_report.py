@@ -112,3 +112,21 @@ def test_report_bad_folders(invoke, runs, tmp_path):
     err = one_line_error(invoke("report", root / "s0", other))
     assert "hold different experiments: epochs (1 ≠ 3)" in err
     assert {p.name: p.stat().st_mtime_ns for p in (root / "s0").iterdir()} == before  # nothing written on failure
+
+
+def test_a_damaged_result_is_one_line_and_a_resume_writes_nothing(invoke, runs, tmp_path):
+    """The issue's example: a number as text ends report and a compare resume in one line naming the file
+    and the field (it was a TypeError traceback); the good results and config.json stay as they were."""
+    root, _ = runs
+    damaged = copy_run(root / "both", tmp_path / "damaged")
+    bad = damaged / "results" / "relu-seed0.json"
+    result = json.loads(bad.read_text())
+    result["epochs"][0]["val_accuracy"] = "ninety"
+    bad.write_text(json.dumps(result))
+    before = {p: p.read_bytes() for p in damaged.rglob("*") if p.is_file()}
+    says = f"{bad}: epochs[0].val_accuracy: expected a number, got 'ninety'"
+    assert one_line_error(invoke("report", damaged), code=1) == f"Error: {says}"
+    resume = invoke("compare", "--data-dir", root / "data", "--activations", "relu,elu,gelu", "--epochs", "1",
+                    "--seeds", "0-1", "-o", damaged, "-q", "--jobs", "1", "--define", "f=x*sigmoid(x)")
+    assert one_line_error(resume, code=1) == f"Error: {says}"
+    assert {p: p.read_bytes() for p in damaged.rglob("*") if p.is_file()} == before

@@ -1,6 +1,8 @@
 """The experiment core: seeds, tasks, the run folder, resuming, merging, determinism, summaries."""
 
 import json
+import math
+import re
 
 import pytest
 
@@ -8,6 +10,7 @@ from actcli import experiment
 from actcli.config import Config
 from actcli.errors import DataError, UsageProblem
 from actcli.experiment import RunFolder, Task
+from actcli.records import SCHEMA_VERSION
 
 from helpers import interrupt_training, without_timings
 
@@ -86,14 +89,21 @@ def test_ctrl_c_keeps_what_finished(tmp_path, tiny, monkeypatch):
 
 
 def fake(activation, seed, accuracy, loss=0.1):
-    return {"activation": activation, "seed": seed, "test_accuracy": accuracy, "test_loss": loss,
-            "diverged": False, "epochs": [{"epoch": 1, "dead_fraction": 0.0, "grad_norms": {"conv1": 0.1, "fc2": 1.0},
-                                           "activations": {"conv1": {"mean": seed, "std": 1.0, "dead_fraction": 0.0}},
-                                           "images_per_second": 1000.0}], "images_per_second": 1000.0}
+    """A whole result, as training writes one, with one epoch of made-up numbers."""
+    from actcli.records import Epoch, Result
+
+    epoch = Epoch(1, 0.5, 0.8, loss, accuracy, 1.0, 1000.0, {"conv1": 0.1, "fc2": 1.0},
+                  {"conv1": {"mean": seed, "std": 1.0, "dead_fraction": 0.0}}, 0.0)
+    return Result(activation, seed, epochs=[epoch], test_loss=loss, test_accuracy=accuracy).to_dict()
+
+
+# config.json as a run of CFG on a made-up dataset writes it
+HEAD = {"config": CFG.to_dict(), "dataset": {"name": "x", "requested": "x", "source": "made up", "train": 9,
+                                             "val": 1, "test": 1}}
 
 
 def test_summary_statistics_and_default_baseline():
-    head = {"config": CFG.to_dict(), "dataset": {"name": "x"}}
+    head = HEAD
     results = {Task(a, s): fake(a, s, acc) for a, s, acc in
                [("relu", 0, 0.960), ("relu", 1, 0.959), ("relu", 2, 0.958),
                 ("gelu", 0, 0.955), ("gelu", 1, 0.950), ("gelu", 2, 0.959)]}
@@ -117,7 +127,7 @@ def test_summary_csv_has_every_task_and_the_statistics():
     import csv
     import io
 
-    head = {"config": CFG.to_dict(), "dataset": {"name": "x"}}
+    head = HEAD
     results = {Task("relu", s): fake("relu", s, 0.9 + s / 100) for s in range(3)}
     rows = list(csv.DictReader(io.StringIO(experiment.summary_csv(experiment.summarize(head, results)))))
     assert [r["seed"] for r in rows] == ["0", "1", "2", "all"]
@@ -155,7 +165,7 @@ def test_broken_folders_are_named(tmp_path, tiny):
     with pytest.raises(DataError, match="relu-seed0.json: not a JSON document"):
         folder.results()
     bad.write_text('{"activation": "relu"}')
-    with pytest.raises(DataError, match="relu-seed0.json: not a task result"):
+    with pytest.raises(DataError, match=r"relu-seed0.json: seed: missing \(and 14 more\)"):
         folder.results()
     bad.write_text(json.dumps(fake("elu", 0, 0.9)))
     with pytest.raises(DataError, match="holds the task elu-seed0"):
@@ -184,7 +194,7 @@ def test_merge_ignores_timings_and_checks_every_folders_formulas(tmp_path, tiny)
 
 
 def test_per_layer_means_over_seeds_and_their_csv_columns():
-    head = {"config": CFG.to_dict(), "dataset": {"name": "x"}}
+    head = HEAD
     doc = experiment.summarize(head, {Task("relu", s): fake("relu", s, 0.9) for s in (0, 1, 2)})
     means = doc["statistics"]["activations"][0]["means"]
     assert means["grad_norms"] == {"conv1": pytest.approx(0.1), "fc2": 1.0}
@@ -194,23 +204,268 @@ def test_per_layer_means_over_seeds_and_their_csv_columns():
                                                               "conv1_std", "conv1_dead_fraction"]
 
 
+def old_result():
+    """A result as actcli wrote it before the per-layer numbers (schema 1, no "schema" in config.json)."""
+    epoch = {k: v for k, v in fake("elu", 0, 0.9)["epochs"][0].items() if k not in ("grad_norms", "activations")}
+    old = {k: v for k, v in fake("elu", 0, 0.9).items() if k != "activations_at_init"}
+    return {**old, "activations_at_init": {},
+            "epochs": [{**epoch, "grad_norm_first": 0.2, "grad_norm_last": 0.7, "dead_fraction": None}]}
+
+
 def test_a_result_from_before_the_per_layer_numbers_reads_in_todays_shape(tmp_path):
-    folder = RunFolder.open(tmp_path / "old", {"config": CFG.to_dict(), "dataset": {"name": "x"}})
-    old = {"activation": "elu", "seed": 0, "test_accuracy": 0.9, "test_loss": 0.3, "diverged": False,
-           "epochs": [{"epoch": 1, "grad_norm_first": 0.2, "grad_norm_last": 0.7, "dead_fraction": None}]}
-    folder.save(Task("elu", 0), old)
+    folder = RunFolder.open(tmp_path / "old", {k: v for k, v in HEAD.items() if k != "schema"})
+    folder.save(Task("elu", 0), old_result())
     (epoch,) = folder.results()[Task("elu", 0)]["epochs"]
-    assert epoch == {"epoch": 1, "grad_norms": {"conv1": 0.2, "fc2": 0.7}, "activations": {}}
+    assert epoch["grad_norms"] == {"conv1": 0.2, "fc2": 0.7} and epoch["activations"] == {}
+    assert math.isnan(epoch["dead_fraction"]) and "grad_norm_first" not in epoch
     assert experiment.summarize(folder.header(), folder.results())["statistics"]["activations"][0]["means"][
         "grad_norms"] == {"conv1": 0.2, "fc2": 0.7}
 
 
-@pytest.mark.parametrize("epoch, field", [
-    ("not an epoch", "epochs"), ({"grad_norms": None}, "grad_norms"), ({"grad_norms": {"conv1": "big"}}, "grad_norms"),
-    ({"activations": {"conv1": 3}}, "activations"), ({"activations": {"conv1": {"mean": [1]}}}, "activations"),
-])
-def test_a_result_with_malformed_layers_is_named(tmp_path, epoch, field):
-    folder = RunFolder.open(tmp_path / "run", {"config": CFG.to_dict(), "dataset": {"name": "x"}})
-    folder.save(Task("relu", 0), {"activation": "relu", "seed": 0, "test_accuracy": 0.9, "epochs": [epoch]})
-    with pytest.raises(DataError, match=f"relu-seed0.json: not a task result \\(missing or bad '{field}'\\)"):
+def test_schema_versions(tmp_path):
+    """A folder of today's schema does not take the old shape; a newer one asks for an upgrade; 0 never was."""
+    folder = RunFolder.open(tmp_path / "new", experiment.header(CFG, HEAD["dataset"]))
+    assert folder.header()["schema"] == SCHEMA_VERSION
+    folder.save(Task("elu", 0), old_result())
+    with pytest.raises(DataError, match=r"elu-seed0.json: epochs\[0\].grad_norms: missing"):
         folder.results()
+    config = folder.path / "config.json"
+    for version, says in ((SCHEMA_VERSION + 1, rf"config.json: written by a newer actcli \(run-folder schema "
+                                                 rf"{SCHEMA_VERSION + 1}; this one reads up to {SCHEMA_VERSION}\): "
+                                                 r"upgrade actcli"),
+                          (0, r"config.json: schema: expected a number ≥ 1, got 0"),
+                          ("2", r"config.json: schema: expected a whole number, got '2'")):
+        config.write_text(json.dumps({**json.loads(config.read_text()), "schema": version}))
+        with pytest.raises(DataError, match=says):
+            folder.results()
+
+
+def damage(doc, path, value):
+    """`doc` with the value at `path` (keys and indices) replaced; DROP removes the key."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    *parents, last = path
+    where = doc
+    for key in parents:
+        where = where[key]
+    if value is DROP:
+        del where[last]
+    else:
+        where[last] = value
+    return doc
+
+
+DROP = object()
+
+
+@pytest.mark.parametrize("path, value, says", [
+    (("epochs", 0, "val_accuracy"), "ninety", "epochs[0].val_accuracy: expected a number, got 'ninety'"),
+    (("test_accuracy",), "0.9", "test_accuracy: expected a number, got '0.9'"),
+    (("test_accuracy",), 1.5, "test_accuracy: expected a number in [0, 1], got 1.5"),
+    (("test_accuracy",), "nan", "test_accuracy: expected a finite number, got nan"),
+    (("epochs", 0, "train_accuracy"), -0.1, "epochs[0].train_accuracy: expected a number in [0, 1], got -0.1"),
+    (("epochs", 0, "seconds"), "inf", "epochs[0].seconds: expected a finite number, got inf"),
+    (("seed",), -1, "seed: expected a number in [0, 18446744073709551615], got -1"),
+    (("seed",), 0.0, "seed: expected a whole number, got 0.0"),
+    (("seed",), True, "seed: expected a whole number, got true"),
+    (("threads",), 0, "threads: expected a number ≥ 1, got 0"),
+    (("diverged",), "no", "diverged: expected true or false, got 'no'"),
+    (("epochs",), {}, "epochs: expected a list, got an object"),
+    (("epochs", 0), [], "epochs[0]: expected an object, got a list"),
+    (("epochs", 0, "grad_norms", "conv1"), "big", "epochs[0].grad_norms.conv1: expected a number, got 'big'"),
+    (("epochs", 0, "grad_norms"), None, "epochs[0].grad_norms: expected an object, got null"),
+    (("activations_at_init", "conv1"), 3, "activations_at_init.conv1: expected an object, got 3"),
+    (("epochs", 0, "activations", "conv1", "mean"), [1], "epochs[0].activations.conv1.mean: expected a number, "
+                                                         "got a list"),
+    (("epochs", 0, "val_loss"), DROP, "epochs[0].val_loss: missing"),
+    (("test_loss",), DROP, "test_loss: missing"),
+    (("test_acuracy",), 0.9, "test_acuracy: not a field of this file (unknown keys are refused)"),
+    (("epochs", 0, "extra"), 1, "epochs[0].extra: not a field of this file"),
+])
+def test_a_damaged_result_names_the_file_and_the_field(tmp_path, path, value, says):
+    folder = RunFolder.open(tmp_path / "run", HEAD)
+    folder.save(Task("relu", 0), damage(fake("relu", 0, 0.9), path, value))
+    with pytest.raises(DataError) as caught:
+        folder.results()
+    assert str(caught.value).startswith(f"{folder.path}/results/relu-seed0.json: {says}"), str(caught.value)
+
+
+@pytest.mark.parametrize("path, value", [(("test_loss",), "nan"), (("epochs", 0, "val_loss"), "inf"),
+                                         (("epochs", 0, "grad_norms", "fc1"), "inf"), (("diverged_epoch",), 1),
+                                         (("epochs", 0, "activations", "conv1", "std"), "nan")])
+def test_a_diverged_tasks_non_finite_numbers_are_read(tmp_path, path, value):
+    folder = RunFolder.open(tmp_path / "run", HEAD)
+    folder.save(Task("relu", 0), damage(fake("relu", 0, 0.9), path, value))
+    result = folder.results()[Task("relu", 0)]
+    got = result
+    for key in path:
+        got = got[key]
+    assert got == value or (isinstance(got, float) and str(got) == value)
+
+
+def test_a_damaged_config_names_the_field(tmp_path):
+    folder = RunFolder.open(tmp_path / "run", HEAD)
+    config = folder.path / "config.json"
+    for path, value, says in [(("config", "epochs"), "5", "config.epochs: expected a whole number, got '5'"),
+                              (("config", "clip"), "hard", "config.clip: expected 'value', 'norm' or 'none', got "
+                                                           "'hard'"),
+                              (("config", "limit"), 0, "config.limit: expected a number ≥ 1, got 0"),
+                              (("dataset", "train"), -3, "dataset.train: expected a number ≥ 0, got -3"),
+                              (("dataset",), DROP, "dataset: missing")]:
+        config.write_text(json.dumps(damage(HEAD, path, value)))
+        with pytest.raises(DataError) as caught:
+            folder.header()
+        assert str(caught.value) == f"{config}: {says}"
+
+
+def deep(n):
+    return "[" * n + "]" * n
+
+
+def test_files_that_are_not_results_are_named(tmp_path):
+    """Nested past the parser, larger than any result, a directory, a FIFO, a symlink loop."""
+    import os
+
+    from actcli.experiment import schema
+
+    folder = RunFolder.open(tmp_path / "run", HEAD)
+    bad = folder.path / "results" / "relu-seed0.json"
+    for text, says in [('{"activation": ' + deep(100_000) + "}", "not a JSON document (nested too deep)"),
+                       ("[" * 150 + "]" * 150, "expected an object, got a list")]:
+        bad.write_text(text)
+        with pytest.raises(DataError, match=re.escape(f"relu-seed0.json: {says}")):
+            folder.results()
+    with open(bad, "wb") as handle:
+        handle.truncate(schema.MAX_BYTES + 1)          # sparse: no disk used
+    with pytest.raises(DataError, match="relu-seed0.json: larger than any run-folder file .64 MiB."):
+        folder.results()
+    bad.unlink()
+    bad.mkdir()
+    with pytest.raises(DataError, match=r"relu-seed0.json: not a regular file \(a directory\)"):
+        folder.results()
+    bad.rmdir()
+    os.mkfifo(bad)                                      # reading must not wait on it
+    with pytest.raises(DataError, match=r"relu-seed0.json: not a regular file \(a FIFO\)"):
+        folder.results()
+    bad.unlink()
+    bad.symlink_to(bad)
+    with pytest.raises(DataError, match=r"relu-seed0.json: cannot be read \(Too many levels of symbolic links\)"):
+        folder.results()
+    bad.unlink()
+    (folder.path / "config.json").unlink()
+    (folder.path / "config.json").mkdir()
+    with pytest.raises(DataError, match=r"config.json: not a regular file \(a directory\)"):
+        folder.header()
+
+
+def test_nothing_is_written_when_an_existing_folder_is_damaged(tmp_path, tiny):
+    _, info = tiny
+    head = experiment.header(CFG, info)
+    folder = RunFolder.open(tmp_path / "run", head)
+    folder.save(Task("relu", 0), fake("relu", 0, 0.9))
+    folder.save(Task("elu", 0), {**fake("elu", 0, 0.9), "test_accuracy": "ninety"})
+    before = {p: p.read_bytes() for p in folder.path.rglob("*") if p.is_file()}
+    with_formula = experiment.header(Config(epochs=1, device="cpu", precision="fp32", definitions={"f": "x"}), info)
+    with pytest.raises(DataError, match="elu-seed0.json: test_accuracy"):
+        RunFolder.open(folder.path, with_formula)      # a formula joining would rewrite config.json
+    assert {p: p.read_bytes() for p in folder.path.rglob("*") if p.is_file()} == before
+
+
+# config.json's keys and a result's fields that actcli did not write before the schema had a number, written
+# here by hand: a folder of schema 1 may lack them (and holds their defaults), one of schema 2 may not
+ADDED_SINCE_1 = {"config": ["model", "width", "dropout", "init", "model_hash", "threads", "definitions",
+                            "monotonic_formulas"], "result": ["threads", "pool_first", "activations_at_init"]}
+
+
+@pytest.mark.parametrize("key", ADDED_SINCE_1["config"])
+def test_a_config_key_added_since_schema_1_may_be_absent_only_from_an_older_folder(tmp_path, key):
+    old = {**HEAD, "config": {k: v for k, v in HEAD["config"].items() if k != key}}
+    assert "schema" not in old
+    folder = RunFolder.open(tmp_path / "old", old)
+    assert key not in folder.header()["config"]                 # read as it is, not filled in
+    newer = RunFolder.open(tmp_path / "new", {**old, "schema": SCHEMA_VERSION})
+    with pytest.raises(DataError, match=rf"config.json: config.{key}: missing$"):
+        newer.header()
+
+
+@pytest.mark.parametrize("key", ADDED_SINCE_1["result"])
+def test_a_result_field_added_since_schema_1_may_be_absent_only_from_an_older_folder(tmp_path, key):
+    result = {k: v for k, v in fake("relu", 0, 0.9).items() if k != key}
+    old = RunFolder.open(tmp_path / "old", HEAD)
+    old.save(Task("relu", 0), result)
+    assert key not in old.results()[Task("relu", 0)]
+    new = RunFolder.open(tmp_path / "new", {**HEAD, "schema": SCHEMA_VERSION})
+    new.save(Task("relu", 0), result)
+    with pytest.raises(DataError, match=rf"relu-seed0.json: {key}: missing$"):
+        new.results()
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"width": None}, "config.width: expected a number for model 'mlp', got null"),
+    ({"dropout": None}, "config.dropout: expected a number for model 'mlp', got null"),
+    ({"width": 0}, "config.width: expected a number in [1, 16384], got 0"),
+    ({"dropout": 1.5}, "config.dropout: expected a number in [0, 1], got 1.5"),
+    ({"init": "xavier"}, "config.init: expected 'auto', 'glorot', 'he', 'lecun' or 'critical', got 'xavier'"),
+])
+def test_an_mlp_config_has_a_width_and_a_dropout(tmp_path, change, says):
+    """report describes the MLP by its width and dropout (a null dropout was a TypeError traceback)."""
+    mlp = Config(model="mlp", width=8, dropout=0.0, epochs=1, device="cpu", precision="fp32")
+    head = {**HEAD, "config": {**mlp.to_dict(), **change}, "schema": SCHEMA_VERSION}
+    folder = RunFolder.open(tmp_path / "run", head)
+    with pytest.raises(DataError) as caught:
+        folder.header()
+    assert str(caught.value) == f"{folder.path / 'config.json'}: {says}"
+    cnn = {**HEAD, "config": {**CFG.to_dict(), "width": None, "dropout": None}, "schema": SCHEMA_VERSION}
+    assert RunFolder.open(tmp_path / "cnn", cnn).header()["config"]["width"] is None   # the CNN has neither
+
+
+def test_a_result_of_a_depth_reads_with_its_task(tmp_path):
+    from actcli.records import Epoch, Result
+
+    epoch = Epoch(1, 0.5, 0.8, 0.1, 0.9, 1.0, 1000.0, {"fc1": 0.1, "out": 1.0},
+                  {"fc1": {"mean": 0.0, "std": 1.0, "dead_fraction": 0.0}}, 0.0)
+    deep = Result("relu", 2, depth=16, epochs=[epoch], test_loss=0.1, test_accuracy=0.9).to_dict()
+    folder = RunFolder.open(tmp_path / "run", experiment.header(CFG, HEAD["dataset"]))
+    folder.save(Task("relu", 2, 16), deep)
+    assert list(folder.results()) == [Task("relu", 2, 16)]
+    for bad, says in [({"depth": 0}, "depth: expected a number in [1, 1000], got 0"),
+                      ({"depth": 2.0}, "depth: expected a whole number, got 2.0"),
+                      ({"depth": 8}, "holds the task relu-d8-seed2, not what its name says")]:
+        folder.save(Task("relu", 2, 16), {**deep, **bad})
+        with pytest.raises(DataError, match=re.escape(f"relu-d16-seed2.json: {says}")):
+            folder.results()
+
+
+def test_a_result_file_holds_the_fields_of_its_dataclass():
+    """What training writes (Result.to_dict) and what the schema reads (the dataclass's fields and DERIVED)
+    are one list: a field added to one and not the other fails here, not in a user's folder."""
+    import dataclasses
+
+    from actcli.records import Epoch, Result
+
+    epoch = Epoch(1, 0.5, 0.8, 0.1, 0.9, 1.0, 1000.0, {}, {}, 0.0)
+    fields = {f.name for f in dataclasses.fields(Result)} | set(Result.DERIVED)
+    assert set(Result("relu", 0, depth=8, epochs=[epoch]).to_dict()) == fields
+    assert set(Result("relu", 0, epochs=[epoch]).to_dict()) == fields - {"depth"}   # no axis, no key
+    assert set(Result("relu", 0, epochs=[epoch]).to_dict()["epochs"][0]) == {f.name for f in dataclasses.fields(Epoch)}
+
+
+def test_a_resume_reads_each_file_once_before_it_trains(tmp_path, monkeypatch):
+    """Experiment.run reads the folder whole before the data loads (a damaged one fails first), once."""
+    from actcli.experiment import schema
+
+    from helpers import write_mnist_like
+
+    tiny_dir = write_mnist_like(tmp_path / "digits", n_train=200, n_test=60)
+
+    planned = experiment.prepare(["relu", "elu"], (0,), epochs=1, device="cpu", precision="fp32",
+                                 threads=1, execution=HERE)
+    planned.run(tmp_path / "run", data_dir=tiny_dir, offline=True)
+    (tmp_path / "run" / "results" / "elu-seed0.json").unlink()
+    reads = []
+    real = schema.read_result
+    monkeypatch.setattr(schema, "read_result", lambda path, *a: reads.append(path.name) or real(path, *a))
+    _, outcome = planned.run(tmp_path / "run", data_dir=tiny_dir, offline=True)
+    assert outcome.skipped == [Task("relu", 0)] and outcome.ran == [Task("elu", 0)]
+    assert reads == ["relu-seed0.json"]

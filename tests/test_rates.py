@@ -206,21 +206,46 @@ def test_task_keys_name_every_rate_but_the_articles():
     assert {t.seed for t in tasks[:4]} == {0}          # a whole seed first: an interrupted run stays paired
 
 
+def on_disk(name, lr, i, legacy=False):
+    """result(name, lr, i) whole, as training writes it (and as an actcli before rates were an axis wrote
+    it, with no lr, where `legacy`)."""
+    from actcli.records import Epoch, Result
+
+    r = result(name, lr, i)
+    epochs = [Epoch(**{k: e[k] for k in Epoch.__dataclass_fields__}) for e in r["epochs"]]
+    doc = Result(name, r["seed"], lr=lr, epochs=epochs, test_loss=r["test_loss"],
+                 test_accuracy=r["test_accuracy"]).to_dict()
+    if legacy:
+        del doc["lr"]
+    return doc
+
+
+def head_on_disk(lr=None):
+    """config.json as compare writes it today (no lr: each result names its own), or as it wrote it before
+    (schema 1, one lr for every result)."""
+    from actcli.config import Config
+
+    config = Config(epochs=2, device="cpu", precision="fp32").to_dict()
+    dataset = {"name": "mnist", "requested": "mnist", "source": "here", "train": 1, "val": 1, "test": 1}
+    if lr is None:
+        del config["lr"]
+        return {"config": config, "dataset": dataset, "schema": 2}
+    return {"config": {**config, "lr": lr}, "dataset": dataset}
+
+
 def test_a_folder_written_before_rates_were_an_axis(tmp_path):
     """config.json with one lr and results that name none: read as trained at that rate, merged with a
     folder of the grid, and renamed by the task's key when written again."""
     old = tmp_path / "old"
     (old / "results").mkdir(parents=True)
-    (old / "config.json").write_text(json.dumps({**HEAD, "config": {**HEAD["config"], "lr": 0.01}}))
-    r = result("a", 1e-3, 0)
-    del r["lr"]
-    (old / "results" / "a-seed0.json").write_text(json.dumps(r))
+    (old / "config.json").write_text(json.dumps(head_on_disk(lr=0.01)))
+    (old / "results" / "a-seed0.json").write_text(json.dumps(on_disk("a", 1e-3, 0, legacy=True)))
     got = RunFolder(old).results()
     assert list(got) == [Task("a", 0, lr=0.01)] and got[Task("a", 0, lr=0.01)]["lr"] == 0.01
     new = tmp_path / "new"
     (new / "results").mkdir(parents=True)
-    (new / "config.json").write_text(json.dumps(HEAD))           # written today: no lr in the config
-    (new / "results" / "a-lr0.003-seed0.json").write_text(json.dumps(result("a", 3e-3, 0)))
+    (new / "config.json").write_text(json.dumps(head_on_disk()))
+    (new / "results" / "a-lr0.003-seed0.json").write_text(json.dumps(on_disk("a", 3e-3, 0)))
     head, merged = experiment.merge([RunFolder(old), RunFolder(new)])
     assert sorted(t.lr for t in merged) == [3e-3, 0.01]
     again = RunFolder.open(tmp_path / "merged", head)
@@ -234,9 +259,18 @@ def test_a_folder_written_before_rates_were_an_axis(tmp_path):
 def test_a_result_whose_rate_is_not_its_name(tmp_path):
     folder = tmp_path / "f"
     (folder / "results").mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps(HEAD))
-    (folder / "results" / "a-seed0.json").write_text(json.dumps(result("a", 3e-3, 0)))
+    (folder / "config.json").write_text(json.dumps(head_on_disk()))
+    (folder / "results" / "a-seed0.json").write_text(json.dumps(on_disk("a", 3e-3, 0)))
     with pytest.raises(DataError, match="holds the task a-lr0.003-seed0"):
+        RunFolder(folder).results()
+
+
+def test_a_rate_that_is_no_rate(tmp_path):
+    folder = tmp_path / "f"
+    (folder / "results").mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(head_on_disk()))
+    (folder / "results" / "a-seed0.json").write_text(json.dumps({**on_disk("a", 1e-3, 0), "lr": 0.0}))
+    with pytest.raises(DataError, match=r"a-seed0.json: lr: expected a number > 0, got 0.0"):
         RunFolder(folder).results()
 
 

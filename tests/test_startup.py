@@ -1,4 +1,5 @@
-"""Commands that need neither torch nor matplotlib must not import them (start-up time)."""
+"""Commands that need neither torch nor matplotlib must not import them (start-up time); nor pydantic, which
+only the commands that read run folders need."""
 
 import json
 import subprocess
@@ -14,7 +15,7 @@ try:
     cli.main({args!r}, prog_name="actcli")
 except SystemExit as exc:
     code = exc.code or 0
-print("\\nMODULES", sorted(m for m in ("torch", "matplotlib", "sympy") if m in sys.modules))
+print("\\nMODULES", sorted(m for m in ("torch", "matplotlib", "sympy", "pydantic") if m in sys.modules))
 print("EXIT", code)
 """
 
@@ -32,7 +33,7 @@ def loaded(*args, exit_code=0):
 @pytest.mark.parametrize("args", [["--help"], ["list"], ["derive", "gelu"], ["derive", "gelu-tanh"],
                                   ["chain", "--weights", "100"], ["clip"], ["chain", "--help"]])
 def test_light_commands_import_neither_torch_nor_matplotlib(args):
-    assert loaded(*args) == []          # nor sympy: built-in names never need it
+    assert loaded(*args) == []          # nor sympy (built-in names never need it), nor pydantic
 
 
 def test_a_formula_imports_sympy_but_not_torch():
@@ -57,7 +58,8 @@ def test_report_needs_no_torch(tmp_path):
     from pathlib import Path
 
     run = Path(__file__).resolve().parent.parent / "docs" / "runs" / "mnist-sample-5ep"
-    assert "torch" not in loaded("report", str(run), "-o", str(tmp_path / "r"), "--json")
+    modules = loaded("report", str(run), "-o", str(tmp_path / "r"), "--json")
+    assert "torch" not in modules and "pydantic" in modules     # the probe sees the schema's import
 
 
 def test_the_probe_fails_a_command_that_fails():

@@ -357,11 +357,18 @@ def compare(names, defines, model, depths, width, dropout, init, seeds, seed, ba
         report.close()
     doc = planned.summarize(folder)
     _finish(doc, out, as_json, {"run": {**outcome.to_dict(), "output": str(out)}})
-    if not as_json:
+    if not as_json and not outcome.lost:
         click.echo(f"{'interrupted: kept' if outcome.interrupted else 'wrote'} {len(doc['results'])} of "
                    f"{len(planned.tasks)} tasks to {out}/")
     if outcome.interrupted:
         sys.exit(130)
+    if outcome.lost:
+        from ..experiment import Task
+
+        kept = [Task.of(r).label for r in doc["results"]]          # 'relu seed 0', 'relu depth 8 seed 0'
+        named = f" ({', '.join(kept[:6])}{', …' if len(kept) > 6 else ''})" if kept else ""
+        raise click.ClickException(f"{outcome.lost}: kept {len(kept)} of {len(planned.tasks)} tasks{named} in "
+                                   f"{out}/; the same command resumes the other {len(planned.tasks) - len(kept)}")
     if outcome.failed:
         first = next(iter(outcome.failed.items()))
         raise click.ClickException(f"{len(outcome.failed)} of {len(planned.tasks)} tasks failed, the first "

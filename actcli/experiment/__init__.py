@@ -14,6 +14,7 @@ so they are the same run alone, inside a bigger run, or resumed.
 (examples/seeds_experiment.py runs this.) The modules, each importing only those above it here:
 
     tasks      Task, plan, parse_seeds, parse_rates, check_rates
+    schema     every file read back checked against its dataclass (actcli.records): read_header, read_result
     folder     RunFolder: config.json and results/, read back, resumed, merged (header, differences, merge)
     running    load_data, Execution, Outcome, run: the tasks trained by the executors, each result saved
     summary    summarize, summary_csv, choose_rate: each activation's rate chosen on validation, statistics

@@ -4,6 +4,7 @@ written atomically the moment it ends), read back, checked, resumed and merged."
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -12,6 +13,8 @@ from ..config import DEFAULTS, RUN_ONLY_KEYS, Config
 from ..errors import DataError, UsageProblem
 from ..files import atomic_write_text
 from ..jsonout import dumps, revive
+from ..records import SCHEMA_VERSION
+from . import schema
 from .tasks import Task
 
 CONFIG_FILE = "config.json"
@@ -35,7 +38,7 @@ def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = N
 
     config = {k: v for k, v in resolve(cfg).to_dict().items() if k not in AXIS_KEYS}
     head = {"config": config, "dataset": dict(dataset),
-            **({"versions": dict(versions)} if versions else {})}
+            **({"versions": dict(versions)} if versions else {}), "schema": SCHEMA_VERSION}
     return revive(json.loads(dumps(head)))   # as it will read back from disk, so that the two compare
 
 
@@ -71,82 +74,24 @@ def joined(a: Mapping, b: Mapping) -> dict:
                                          | set(b.get("monotonic_formulas") or ()))}
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        doc = revive(json.loads(path.read_text(encoding="utf-8")))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a JSON document ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return doc
-
-
-def _check_result(path: Path, doc: dict, lr: float) -> Task:
-    """The task of a result file, checked: its fields, and that its name is the task's (a result that
-    names no rate was trained at its folder's `lr`, and is named as the article's rate is)."""
-    try:
-        task = Task.of(doc, lr)
-        if not isinstance(doc["epochs"], list) or "test_accuracy" not in doc:
-            raise KeyError("epochs")
-        for e in doc["epochs"]:
-            _check_epoch(e)
-        _check_layers(doc.get("activations_at_init", {}), "activations_at_init")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path}: not a task result (missing or bad {exc})") from exc
-    name = task.key if "lr" in doc else replace(task, lr=DEFAULTS.lr).key
-    if path.name != f"{name}.json":
-        raise DataError(f"{path}: holds the task {task.key}, not what its name says")
-    return task
-
-
-def _check_epoch(e) -> None:
-    """An epoch of a result: a mapping whose per-layer fields, where present, are {layer: number} and
-    {layer: {statistic: number}} (what summaries and figures read); else KeyError naming the field."""
-    if not isinstance(e, dict):
-        raise KeyError("epochs")
-    grads = e.get("grad_norms", {})
-    if not isinstance(grads, dict) or not all(_number(v) for v in grads.values()):
-        raise KeyError("grad_norms")
-    _check_layers(e.get("activations", {}), "activations")
-
-
-def _check_layers(layers, field: str) -> None:
-    if not isinstance(layers, dict) or not all(isinstance(v, dict) and all(_number(x) for x in v.values())
-                                               for v in layers.values()):
-        raise KeyError(field)
-
-
-def _number(x) -> bool:
-    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
-
-
-def _upgraded(result: dict) -> dict:
-    """A result written before the per-layer numbers (it has grad_norm_first and grad_norm_last) in
-    today's shape: what it measured, under today's names. Its dead_fraction is dropped: it counted
-    something else (output 0, on 1,000 images, after the pool, for the ReLU family only), and averaged
-    with today's it would mean neither."""
-    for e in result["epochs"]:
-        if "grad_norms" not in e and "grad_norm_first" in e:
-            e["grad_norms"] = {"conv1": e.pop("grad_norm_first"), "fc2": e.pop("grad_norm_last")}
-            e.setdefault("activations", {})
-            e.pop("dead_fraction", None)
-    return result
-
-
 class RunFolder:
     """One experiment's folder: config.json, results/<task>.json, and the summaries."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.done: dict[Task, dict] | None = None   # the results found when `open` opened it (None: not opened)
 
     @classmethod
-    def open(cls, path: str | Path, head: Mapping) -> RunFolder:
-        """Create the folder with `head` as its config.json, or check an existing one agrees with it."""
+    def open(cls, path: str | Path, head: Mapping,
+             held: tuple[dict, dict[Task, dict]] | None = None) -> RunFolder:
+        """Create the folder with `head` as its config.json, or check an existing one agrees with it.
+        An existing folder is read whole first (or `held` is what `read` gave a moment ago): if any of its
+        files is damaged, nothing is written."""
         folder = cls(path)
         if folder.path.exists() and not folder.path.is_dir():
             raise UsageProblem(f"{str(folder.path)!r} is a file, not a folder")
-        if (folder.path / CONFIG_FILE).exists():
-            old = folder.header()
+        if folder.is_run():
+            old, folder.done = held or folder.read()            # every file checked before any write
             differ = differences(old, head)
             if differ:
                 raise UsageProblem(f"{folder.path} holds a run with another config: {'; '.join(differ)} "
@@ -158,36 +103,45 @@ class RunFolder:
         else:
             (folder.path / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
             atomic_write_text(folder.path / CONFIG_FILE, dumps(head))
+            folder.done = {}
         (folder.path / RESULTS_DIR).mkdir(exist_ok=True)
         return folder
 
-    def threads(self) -> int | None:
-        """The torch threads per task of the run this folder holds; None for a new folder."""
-        if not (self.path / CONFIG_FILE).is_file():
-            return None
-        return self.header()["config"].get("threads", DEFAULTS.threads)   # a folder without the key: 1
+    def is_run(self) -> bool:
+        """Whether the folder has a config.json (of any kind: reading it says whether it is sound)."""
+        return os.path.lexists(self.path / CONFIG_FILE)
 
     def header(self) -> dict:
-        path = self.path / CONFIG_FILE
-        if not path.is_file():
+        """config.json, checked (actcli.experiment.schema)."""
+        if not self.is_run():
             raise DataError(f"{self.path}: no {CONFIG_FILE}, so not a run folder of actcli compare")
-        head = _read_json(path)
-        if not isinstance(head.get("config"), dict) or not isinstance(head.get("dataset"), dict):
-            raise DataError(f"{path}: no 'config' or 'dataset' in it")
-        return head
+        return schema.read_header(self.path / CONFIG_FILE)
+
+    def read(self) -> tuple[dict, dict[Task, dict]]:
+        """config.json and every finished task's result, by task, each file checked (and a result
+        upgraded from the folder's schema): one read of the whole folder."""
+        head = self.header()
+        version = schema.version_of(head)
+        out = {}
+        lr = head["config"].get("lr", DEFAULTS.lr)   # the rate of results that name none (before rates were an axis)
+        for path in sorted((self.path / RESULTS_DIR).glob("*.json")):
+            result = schema.read_result(path, version)
+            named = "lr" in result
+            task = Task.of({**result, "lr": result.get("lr", lr)})
+            if path.name != f"{(task if named else replace(task, lr=DEFAULTS.lr)).key}.json":
+                raise DataError(f"{path}: holds the task {task.key}, not what its name says")
+            out[task] = {**result, "lr": task.lr}            # every result names its rate once read
+        return head, out
 
     def results(self) -> dict[Task, dict]:
-        """Every finished task's result, by task."""
-        out = {}
-        lr = self.header()["config"].get("lr", DEFAULTS.lr)   # the rate of results that name none
-        for path in sorted((self.path / RESULTS_DIR).glob("*.json")):
-            doc = _read_json(path)
-            task = _check_result(path, doc, lr)          # before the upgrade reads its epochs
-            out[task] = _upgraded({**doc, "lr": task.lr})  # every result names its rate once read
-        return out
+        """Every finished task's result, by task, each checked (see `read`)."""
+        return self.read()[1]
 
     def save(self, task: Task, result: Mapping) -> Path:
-        return atomic_write_text(self.path / RESULTS_DIR / f"{task.key}.json", dumps(result))
+        written = atomic_write_text(self.path / RESULTS_DIR / f"{task.key}.json", dumps(result))
+        if self.done is not None:
+            self.done[task] = dict(result)
+        return written
 
 
 def _numbers(result: Mapping) -> dict:

@@ -37,19 +37,21 @@ class Experiment:
             ) -> tuple[RunFolder, Outcome]:
         """Load the data, open (or resume) the run folder and train what it does not hold yet.
         `listener` gets the executors' events and may have `download` and `notice` (see running.run)."""
+        # the folder read once, whole: a damaged one fails now, not after the data has loaded
+        held = RunFolder(folder).read() if RunFolder(folder).is_run() else None
         split, dataset = load_data(self.config, data_dir, offline=offline,
                                    progress=getattr(listener, "download", None),
                                    notice=getattr(listener, "notice", None))
         config = self.config
-        if self.threads_auto:                 # a folder keeps the thread count it was started with
-            kept = RunFolder(folder).threads()
-            if kept is not None and kept != config.threads:
+        if self.threads_auto and held:        # a folder keeps the thread count it was started with
+            kept = held[0]["config"].get("threads", DEFAULTS.threads)   # a folder without the key: 1
+            if kept != config.threads:
                 config = replace(config, threads=kept)
                 if getattr(listener, "notice", None):
                     listener.notice(f"{folder}: resumed with its {_threads(kept)} per task; --threads auto "
                                     f"would choose {self.config.threads} for these "
                                     f"{len(self.tasks)} tasks (another count needs another folder)")
-        opened = RunFolder.open(folder, header(config, dataset, self.versions))
+        opened = RunFolder.open(folder, header(config, dataset, self.versions), held)
         return opened, run(list(self.tasks), opened, split, config, listener, self.execution)
 
     def summarize(self, folder: RunFolder) -> dict:

@@ -3,11 +3,12 @@ saved in the run folder as it arrives; Ctrl-C keeps what finished."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from ..config import DEFAULT_JOBS, Config
-from ..errors import UsageProblem
+from ..errors import ClusterLost, UsageProblem
+from ..records import DatasetInfo
 from .folder import RunFolder
 from .tasks import Task
 
@@ -19,7 +20,7 @@ def load_data(cfg: Config, data_dir=None, offline: bool | None = None, progress=
 
     loaded = data.load(cfg.dataset, data_dir, offline=offline, progress=progress, notice=notice)
     split = data.split(loaded, cfg.val_fraction, cfg.limit, seed=0)
-    return split, {"name": loaded.name, "requested": cfg.dataset, "source": loaded.source, **split.sizes()}
+    return split, asdict(DatasetInfo(loaded.name, cfg.dataset, str(loaded.source), **split.sizes()))
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class Execution:
 
 @dataclass
 class Outcome:
-    """What one `run` did: tasks trained, found already done, failed (with the error), not run, and
-    whether Ctrl-C stopped it."""
+    """What one `run` did: tasks trained, found already done, failed (with the error), not run, whether
+    Ctrl-C stopped it, and what happened if the cluster running them was lost (else None)."""
 
     ran: list[Task] = field(default_factory=list)
     skipped: list[Task] = field(default_factory=list)
@@ -45,11 +46,12 @@ class Outcome:
     pending: list[Task] = field(default_factory=list)
     interrupted: bool = False
     execution: dict = field(default_factory=dict)
+    lost: str | None = None
 
     def to_dict(self) -> dict:
         return {"ran": len(self.ran), "skipped": len(self.skipped), "not_run": len(self.pending),
                 "failed": {t.key: e for t, e in self.failed.items()}, "interrupted": self.interrupted,
-                "execution": self.execution}
+                "execution": self.execution, "lost": self.lost}
 
 
 class _Saver:
@@ -105,11 +107,11 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
         execution: Execution = Execution()) -> Outcome:
     """Train every task not yet in `folder`, saving each result as it ends, as `execution` says.
     `listener` (optional) has the methods of executors.Handler, and may have `planned(todo, skipped)`,
-    told before any training what will run and what is already in the folder. Ctrl-C stops the run: what finished is
-    kept, and `pending` lists what did not run."""
+    told before any training what will run and what is already in the folder. Ctrl-C stops the run, and so does
+    a lost Ray cluster (`lost` says how): what finished is kept, and `pending` lists what did not run."""
     from .. import executors, train
 
-    done = folder.results()
+    done = folder.results() if folder.done is None else folder.done    # read by RunFolder.open already
     outcome = Outcome(skipped=[t for t in tasks if t in done])
     todo = [t for t in tasks if t not in done]
     outcome.pending = list(todo)
@@ -133,4 +135,6 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
             executors.run_processes(slow_first(todo, cfg), split, cfg, handler, plan.jobs)
     except KeyboardInterrupt:
         outcome.interrupted = True
+    except ClusterLost as exc:      # what finished is saved already; `pending` lists the rest
+        outcome.lost = str(exc)
     return outcome

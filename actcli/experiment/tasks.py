@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import MISSING, dataclass, fields
+from typing import Iterable, Mapping
 
 from ..config import DEFAULTS, MAX_RATES, MAX_SEED
 from ..errors import UsageProblem
@@ -38,12 +38,11 @@ class Task:
         return f"{self.activation}{depth}{_rate(self.lr, ' lr ')} seed {self.seed}"
 
     @classmethod
-    def of(cls, result, lr: float = DEFAULTS.lr) -> Task:
-        """The task a result (a dict as saved) belongs to; `lr` for a result that names no rate (written
-        before rates were an axis: its folder's config.json has the rate)."""
-        depth = result.get("depth")
-        return cls(str(result["activation"]), int(result["seed"]), None if depth is None else int(depth),
-                   float(result.get("lr", lr)))
+    def of(cls, result: Mapping) -> Task:
+        """The task a result (a dict as saved, checked by experiment.schema) belongs to: its fields of the
+        task's names, each absent one (an axis the run did not have, such as depth) at its default."""
+        return cls(**{f.name: result[f.name] if f.default is MISSING else result.get(f.name, f.default)
+                      for f in fields(cls)})
 
 
 def _rate(lr: float, prefix: str) -> str:
