@@ -42,7 +42,10 @@ def describe_run(doc: dict) -> str:
 def _adam(doc: dict) -> str:
     """'Adam 0.001', or with rates as an axis 'Adam at 0.0003, 0.001, 0.003 (each activation's chosen on
     validation accuracy)'."""
-    rates = doc["statistics"].get("lrs") or [doc["config"]["lr"]]
+    c = doc["config"]
+    rates = doc["statistics"].get("lrs") or ([c["lr"]] if "lr" in c else [])   # no result: the config's, if any
+    if not rates:                       # no task ended in a folder of today's (each result names its rate)
+        return "Adam"
     if not rates_axis(doc):
         return f"Adam {rates[0]:g}"
     return (f"Adam at {', '.join(f'{r:g}' for r in rates)} (each activation's rate chosen on "

@@ -274,6 +274,14 @@ def test_a_rate_that_is_no_rate(tmp_path):
         RunFolder(folder).results()
 
 
+def test_a_report_before_any_task_ended():
+    """No result yet (Ctrl-C or a lost cluster before the first task ended): config.json of today's names no
+    rate, and the report says none rather than fail (it was a KeyError traceback)."""
+    doc = experiment.summarize(head_on_disk(), {})
+    assert "Adam, clip value 0.5" in report_markdown(doc, [])
+    assert "Adam 0.01, clip" in report_markdown(experiment.summarize(head_on_disk(lr=0.01), {}), [])
+
+
 # ---------------------------------------------------------------------------------------------
 # The command line, end to end (a small MLP, so that it is quick)
 # ---------------------------------------------------------------------------------------------

@@ -323,6 +323,7 @@ def compare(names, defines, model, depths, width, dropout, init, seeds, seed, ba
     Example:
       actcli compare --epochs 5
       actcli compare --epochs 5 --seeds 0-4 -o runs/five-seeds
+      actcli compare --epochs 5 --seeds 0-2 --lr 3e-4,1e-3,3e-3
       actcli compare --activations relu,gelu --define "swish17=x*sigmoid(1.702*x)"
       actcli compare --model mlp --depth 8,16,32 --dataset fashion-mnist --seeds 0-2
       actcli compare --model examples/resnet_model.py:build --activations relu,gelu
