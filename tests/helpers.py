@@ -53,7 +53,7 @@ def interrupt_training(monkeypatch, at_call=2):
     monkeypatch.setattr(train, "train", train_or_interrupt)
 
 
-def dying_worker(inbox, events, split, cfg, parent):
+def dying_worker(*worker_args):
     """A worker process that dies (exit code 3) on any task of the activation 'elu', as a crash or the
     kernel's OOM killer would end it; it trains the others as the real worker does."""
     import os
@@ -68,7 +68,7 @@ def dying_worker(inbox, events, split, cfg, parent):
         return original(name, *args, **kwargs)
 
     train.train = train_or_die
-    executors._worker(inbox, events, split, cfg, parent)
+    executors._worker(*worker_args)
 
 
 def disk_full(monkeypatch, room=0, where=lambda tmp: True):

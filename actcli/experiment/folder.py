@@ -24,11 +24,11 @@ RUN_FIELDS = frozenset({"seconds", "images_per_second", "device"})
 
 
 def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = None) -> dict:
-    """What config.json holds: the config with 'auto' resolved (the device and precision used), the
-    dataset as loaded, the versions."""
-    from ..train import resolve
+    """What config.json holds: the config with 'auto' resolved (the device and precision used; a config
+    already resolved, maybe on a Ray cluster, is kept as it is), the dataset as loaded, the versions."""
+    from ..train import is_resolved, resolve
 
-    head = {"config": resolve(cfg).to_dict(), "dataset": dict(dataset),
+    head = {"config": (cfg if is_resolved(cfg) else resolve(cfg)).to_dict(), "dataset": dict(dataset),
             **({"versions": dict(versions)} if versions else {})}
     return revive(json.loads(dumps(head)))   # as it will read back from disk, so that the two compare
 
