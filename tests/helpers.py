@@ -10,6 +10,28 @@ def one_line_error(result, code=2):
     return err
 
 
+class Record:
+    """An executors.Handler that keeps what it is told: tasks done, errors by task, notices, where each started."""
+
+    def __init__(self):
+        self.done, self.errors, self.notices, self.where = [], {}, [], []
+
+    def started(self, task, where):
+        self.where.append(where)
+
+    def progress(self, p):
+        pass
+
+    def finished(self, task, result):
+        self.done.append(task)
+
+    def failed(self, task, error):
+        self.errors[task] = error
+
+    def notice(self, text):
+        self.notices.append(text)
+
+
 TIMINGS = frozenset({"seconds", "images_per_second"})
 
 
@@ -68,6 +90,19 @@ def dying_worker(*worker_args):
         return original(name, *args, **kwargs)
 
     train.train = train_or_die
+    executors._worker(*worker_args)
+
+
+def worker_out_of_memory_on_gpu_1(*worker_args):
+    """A worker process whose start fails on GPU 1 as CUDA running out of memory would end it (the
+    placement is its last argument); on any other it trains as the real worker does."""
+    from actcli import devices, executors
+
+    def prepare_or_fail(device, gpu):
+        if gpu == 1:
+            raise RuntimeError("CUDA error: out of memory")
+
+    devices.prepare_process = prepare_or_fail
     executors._worker(*worker_args)
 
 
