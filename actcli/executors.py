@@ -207,12 +207,12 @@ def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: in
     """`jobs` worker processes (spawned, not forked: safe with CUDA and threads) take tasks as they
     come; results travel back to this process. Worker i trains on GPU `gpus[i]` (on CUDA). The split
     goes into shared memory once and each worker maps it (actcli.shared), instead of each receiving a
-    pickled copy. A task whose worker dies is reported failed, and so are tasks no worker was left to
+    pickled copy (which it still is where /dev/shm has no room, with a notice). A task whose worker dies is reported failed, and so are tasks no worker was left to
     take; a worker that cannot start says why (`handler.notice`, and the failures of the tasks left
     when none could). (`worker` replaces the worker function, for tests.)"""
     import multiprocessing as mp
 
-    from .shared import SharedSplit
+    from . import shared as sharing
 
     ctx = mp.get_context("spawn")
     inbox, events = ctx.Queue(), ctx.Queue()
@@ -220,9 +220,13 @@ def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: in
         inbox.put(task)
     for _ in range(jobs):
         inbox.put(None)
-    places = [gpus[i] if gpus else None for i in range(jobs)]
-    shared = SharedSplit(split)
-    workers = [ctx.Process(target=worker or _worker, args=(inbox, events, shared.handle, cfg, os.getpid(), gpu),
+    places = [gpus[i % len(gpus)] if gpus else None for i in range(jobs)]
+    shared = sharing.SharedSplit(split) if sharing.fits(split) else None
+    if shared is None:
+        _notice(handler, f"/dev/shm has no room for the data ({sharing.nbytes(split) / 1e6:,.0f} MB): each worker "
+                         "process is sent a copy")
+    payload = split if shared is None else shared.handle
+    workers = [ctx.Process(target=worker or _worker, args=(inbox, events, payload, cfg, os.getpid(), gpu),
                            daemon=True) for gpu in places]
     holding: dict[int, object] = {}           # worker pid → the task it is training
     broken: dict[int, str] = {}               # worker pid → why it could not start
@@ -289,7 +293,8 @@ def run_processes(todo: Sequence, split, cfg: Config, handler: Handler, jobs: in
         for q in (inbox, events):          # never wait at exit for a pipe nobody reads
             q.cancel_join_thread()
             q.close()
-        shared.close()
+        if shared is not None:
+            shared.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,6 +477,8 @@ class RayWorker:
         return self.pid, self.gpu_ids, self.error
 
     def train(self, task) -> dict:
+        if self.error:                           # a restart (after its process died) that could not start
+            return {FAILED: f"its Ray worker could not start again: {self.error}"}
         self.events.put(("started", self.pid, task))
         kind, payload = _attempt(task, self.on_device, self.cfg,
                                  lambda p: self.events.put(("progress", self.pid, p)))

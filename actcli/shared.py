@@ -6,11 +6,14 @@ worker is handed a few hundred bytes that name the block, and maps it (no pickle
         ...                                   # a worker: split = handle.attach()
 
 The block lives until the parent closes it (after its workers are gone). A parent killed by SIGKILL cannot
-close it: multiprocessing's resource tracker, which outlives it, unlinks it then.
+close it: multiprocessing's resource tracker, which outlives it, unlinks it then. Where /dev/shm has no room for
+it (a container's default is 64 MB), `fits` says so and the caller sends the split itself, as before: writing past
+the room would kill the parent with SIGBUS.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from multiprocessing import shared_memory
 
@@ -19,6 +22,7 @@ import numpy as np
 from .data import Split
 
 ALIGN = 64   # each array starts on a cache line
+SPARE = 16 << 20   # what /dev/shm must keep free beyond the block
 
 # The blocks this process has attached, kept open: the arrays a worker uses are views into them.
 _ATTACHED: dict[str, shared_memory.SharedMemory] = {}
@@ -43,6 +47,19 @@ class SplitHandle:
         return Split(**arrays)
 
 
+def nbytes(split: Split) -> int:
+    return sum(-(-getattr(split, f.name).nbytes // ALIGN) * ALIGN for f in fields(Split))
+
+
+def fits(split: Split, shm: str = "/dev/shm") -> bool:
+    """Whether the shared memory has room for the split (where there is no /dev/shm to ask, yes)."""
+    try:
+        st = os.statvfs(shm)
+    except (OSError, AttributeError):
+        return True
+    return st.f_bavail * st.f_frsize >= nbytes(split) + SPARE
+
+
 class SharedSplit:
     """The parent's side: the split copied into one shared block, and the handle to it."""
 
@@ -56,7 +73,6 @@ class SharedSplit:
         for (name, start, shape, dtype), a in zip(layout, arrays.values(), strict=True):
             np.ndarray(shape, dtype=np.dtype(dtype), buffer=self.block.buf, offset=start)[...] = a
         self.handle = SplitHandle(self.block.name, tuple(layout))
-        self.nbytes = offset
 
     def close(self) -> None:
         self.block.close()

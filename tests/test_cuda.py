@@ -250,6 +250,25 @@ def test_workers_map_one_shared_split(tiny_split):
         shared_memory.SharedMemory(name=name)                          # closed and unlinked
 
 
+def test_the_split_is_shared_only_where_dev_shm_has_room_for_it(monkeypatch, tiny_split):
+    from actcli import shared
+
+    split = tiny_split[0]
+    need = shared.nbytes(split)
+    assert need >= sum(getattr(split, f).nbytes for f in ("train_x", "train_y", "val_x", "val_y", "test_x", "test_y"))
+
+    def free(n):
+        return lambda path: os.statvfs_result((4096, 4096, 1 << 20, n // 4096, n // 4096, 0, 0, 0, 0, 255))
+
+    monkeypatch.setattr(shared.os, "statvfs", free(need + shared.SPARE + 4096))
+    assert shared.fits(split)
+    monkeypatch.setattr(shared.os, "statvfs", free(need))            # a container's small /dev/shm
+    assert not shared.fits(split)
+    record = Record()
+    executors.run_processes([Task("relu", 0)], split, CFG, record, jobs=1)
+    assert record.done == [Task("relu", 0)] and "/dev/shm has no room for the data" in record.notices[0]
+
+
 def test_a_worker_that_cannot_start_says_why(tiny_split):
     """A GPU that does not exist (here: torch has no CUDA at all) fails every worker's start: the tasks fail
     with the workers' own error, not 'worker process died'."""
