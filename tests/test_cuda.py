@@ -310,3 +310,12 @@ def test_an_unsatisfiable_request_is_counted_as_ray_places_it():
     with pytest.raises(UsageProblem, match=r"cannot run a task asking for 1 CPU and 0.5 GPU: no node has them "
                                            r"\(its nodes: 2 CPUs, 0 GPUs\)"):
         executors._feasible([{"CPU": 2}], 1, 0.5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_the_same_seed_gives_the_same_numbers_on_cuda(tiny_split):
+    from helpers import without_timings
+
+    cfg = train.resolve(Config(epochs=2, device="cuda", threads=1))
+    a, b = (train.train("relu", train.DeviceData(tiny_split[0], "cuda"), cfg, 3).to_dict() for _ in range(2))
+    assert without_timings(a) == without_timings(b)
