@@ -230,7 +230,8 @@ def config_table(doc: dict) -> str:
     d = doc["dataset"]
     rows = [("dataset", f"{d['name']} from {d['source']}: train {d['train']:,}, val {d['val']:,}, test {d['test']:,}")]
     rows += [(k, "—" if v in (None, {}, [], ()) else str(v)) for k, v in doc["config"].items() if k != "dataset"]
-    rows += [(f"{name} version", v) for name, v in doc.get("versions", {}).items()]
+    rows += [("GPU" if name == "gpu" else f"{name} version", "—" if v is None else v)
+             for name, v in doc.get("versions", {}).items()]
     return "\n".join(["| | |", "| --- | --- |"] + [f"| {k} | {_escaped(v)} |" for k, v in rows])
 
 

@@ -90,8 +90,10 @@ class Result:
 
     @property
     def images_per_second(self) -> Rate:
-        """Mean training images/s over the epochs run."""
-        return sum(e.images_per_second for e in self.epochs) / len(self.epochs) if self.epochs else math.nan
+        """Mean training images/s over the epochs after the first (which pays for the warm-up: cuDNN's
+        and the allocator's first calls, lazy kernel loading); the first epoch's when it is the only one."""
+        timed = self.epochs[1:] or self.epochs
+        return sum(e.images_per_second for e in timed) / len(timed) if timed else math.nan
 
     @property
     def best_val_accuracy(self) -> Annotated[float, Range(0, 1, finite=False)]:

@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from . import lookup
+from . import devices, lookup
 from .config import DEFAULTS, Config
 from .data import Split
 from .errors import ParameterError
@@ -47,45 +47,39 @@ class TrainingProgress:
 # Device and precision
 # ---------------------------------------------------------------------------------------------
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, facts: devices.Facts | None = None) -> str:
+    """'auto' → CUDA where torch sees it; `facts`: what torch sees where the tasks run (None: here)."""
+    cuda = torch.cuda.is_available() if facts is None else facts.cuda
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ParameterError("device 'cuda': torch sees no CUDA device here (use 'cpu' or 'auto')", "device")
+        return "cuda" if cuda else "cpu"
+    if device == "cuda" and not cuda:
+        where = "here" if facts is None else facts.where
+        raise ParameterError(f"device 'cuda': torch sees no CUDA device {where} (use 'cpu' or 'auto')", "device")
     if device not in ("cpu", "cuda"):
         raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda', not {device!r}", "device")
     return device
 
 
-def native_bf16(device: str) -> bool:
-    """Whether bf16 arithmetic runs in hardware: Ampere+ GPUs; AVX-512 BF16 or AMX CPUs.
-
-    Without it, torch still accepts bf16 on CPU but emulates it (here: 0.3 GFLOP/s against
-    fp32's 166), so 'auto' must not pick it."""
-    if device == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # private API; fall back on the CPU's own flags
-        try:
-            flags = open("/proc/cpuinfo").read()
-        except OSError:
-            return False
-        return "avx512_bf16" in flags or "amx_bf16" in flags
+native_bf16 = devices.native_bf16
 
 
-def resolve_precision(precision: str, device: str) -> str:
+def resolve_precision(precision: str, device: str, facts: devices.Facts | None = None) -> str:
     if precision == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
+        return "bf16" if (native_bf16(device) if facts is None else facts.native_bf16(device)) else "fp32"
     if precision not in ("fp32", "bf16"):
         raise ParameterError(f"precision must be 'auto', 'fp32' or 'bf16', not {precision!r}", "precision")
     return precision
 
 
-def resolve(cfg: Config) -> Config:
-    """`cfg` with 'auto' device and precision replaced by what this machine will use."""
-    device = resolve_device(cfg.device)
-    return replace(cfg, device=device, precision=resolve_precision(cfg.precision, device))
+def resolve(cfg: Config, facts: devices.Facts | None = None) -> Config:
+    """`cfg` with 'auto' device and precision replaced by what will be used where the tasks run: this
+    machine, or the one `facts` describes (a Ray worker's answer)."""
+    device = resolve_device(cfg.device, facts)
+    return replace(cfg, device=device, precision=resolve_precision(cfg.precision, device, facts))
+
+
+def is_resolved(cfg: Config) -> bool:
+    return "auto" not in (cfg.device, cfg.precision)
 
 
 def _autocast(device: str, precision: str):
@@ -97,10 +91,14 @@ def _autocast(device: str, precision: str):
 # ---------------------------------------------------------------------------------------------
 
 class DeviceData:
-    """The split as uint8 tensors on the device, once; batches are cut and scaled to [0, 1] there."""
+    """The split as uint8 tensors on the device, once; batches are cut and scaled to [0, 1] there. On
+    the CPU a writable array is used where it lies, not copied: a worker's split in shared memory
+    (actcli.shared) stays one copy for all the workers."""
 
     def __init__(self, data: Split, device: str):
         def put(a):
+            if device == "cpu" and a.flags.writeable and a.flags.c_contiguous:
+                return torch.from_numpy(a)         # the same memory; training only reads it
             return torch.tensor(a, device=device)  # a copy: the IDX arrays are read-only views
         self.train_x, self.train_y = put(data.train_x), put(data.train_y).long()
         self.val_x, self.val_y = put(data.val_x), put(data.val_y).long()
@@ -138,7 +136,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Conf
 def measure_layers(model: torch.nn.Module, x: torch.Tensor, device: str, precision: str) -> LayerProbe:
     """The activation layers measured on the images x (uint8), the network in eval mode."""
     model.eval()
-    with LayerProbe(model) as probe, _autocast(device, precision):
+    with _autocast(device, precision), LayerProbe(model) as probe:   # f′ measured inside: as training computes it
         model(DeviceData.images(x), textbook_order=True)
     return probe
 
@@ -148,7 +146,8 @@ class LayerProbe:
     mean and standard deviation of its output over every unit and image (torch.std_mean, corrected),
     and its dead fraction: the units (every channel at every position, every dense unit) through
     which no gradient passes for any image of the batch, f′(z) = 0 as autograd computes it at the
-    training precision. For ReLU that is "the output is 0 for every image"; it also finds sigmoid
+    training precision (the probe is closed inside the training's autocast, where CUDA runs softplus, exp
+    and pow in fp32). For ReLU that is "the output is 0 for every image"; it also finds sigmoid
     units whose σ(z) has rounded to 1 (in bf16 from z ≈ 6.3), and it does not count a SELU unit whose
     z is exactly 0 (f′(0) = λα). `dead_fraction` is the three layers' units together."""
 
@@ -226,11 +225,11 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
 
     The seed fixes the initial weights, the batch order and the dropout masks: the same activation,
     seed and config give the same numbers, whatever ran before in the process. `cfg` must be resolved
-    (see `resolve`)."""
+    (see `resolve`). On CUDA it sets the process's deterministic settings first (devices.configure), so
+    that the same seed gives the same numbers there too."""
     device, precision = cfg.device, cfg.precision
     act = lookup.resolve(name, cfg.definitions)
-    if device == "cuda":
-        torch.backends.cudnn.benchmark = True       # fixed shapes: let cuDNN pick its fastest kernels once
+    devices.configure(device, precision)
     torch.manual_seed(seed)      # initial weights (the same for every activation whose init is) and dropout masks
     order = torch.Generator(device="cpu").manual_seed(seed)  # the same batch order for every activation
     model = networks.build(act, cfg, depth).to(device).to(memory_format=torch.channels_last)
@@ -268,9 +267,10 @@ def train(name: str, data: DeviceData, cfg: Config, seed: int = 0,
             loss_sum += loss.detach() * len(yb)
             correct += (logits.detach().argmax(1) == yb).sum()
             if on_progress and ((step + 1) % cfg.log_every == 0 or step + 1 == steps):
+                so_far = loss_sum.item()           # waits for the device: the clock is read after it
                 seen, elapsed = min((step + 1) * B, n), time.perf_counter() - t0
                 on_progress(TrainingProgress(act.name, seed, epoch, cfg.epochs, step + 1, steps,
-                                             loss_sum.item() / seen, seen / elapsed, elapsed, depth, cfg.lr))
+                                             so_far / seen, seen / elapsed, elapsed, depth, cfg.lr))
         train_loss, train_acc = loss_sum.item() / n, correct.item() / n   # one sync per epoch
         if device == "cuda":
             torch.cuda.synchronize()

@@ -11,6 +11,14 @@ and from every module made by `activation()`.
 import torch.nn as nn
 
 
+class GlobalMean(nn.Module):
+    """The mean over the image, per channel (N×C×H×W → N×C×1×1). Not nn.AdaptiveAvgPool2d: its backward has no
+    deterministic CUDA kernel, and on CUDA actcli trains with deterministic kernels only (same seed, same numbers)."""
+
+    def forward(self, x):
+        return x.mean((2, 3), keepdim=True)
+
+
 class Block(nn.Module):
     """x + f(conv(f(conv(x)))): the residual keeps a path for the gradient whatever f does."""
 
@@ -29,7 +37,7 @@ def build(activation, channels: int = 16, blocks: int = 2) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(1, channels, 3, stride=2, padding=1), activation(),          # 28×28 → 14×14
         *[Block(channels, activation) for _ in range(blocks)],
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        GlobalMean(), nn.Flatten(),
         nn.Linear(channels, 10),
     )
 

@@ -10,6 +10,28 @@ def one_line_error(result, code=2):
     return err
 
 
+class Record:
+    """An executors.Handler that keeps what it is told: tasks done, errors by task, notices, where each started."""
+
+    def __init__(self):
+        self.done, self.errors, self.notices, self.where = [], {}, [], []
+
+    def started(self, task, where):
+        self.where.append(where)
+
+    def progress(self, p):
+        pass
+
+    def finished(self, task, result):
+        self.done.append(task)
+
+    def failed(self, task, error):
+        self.errors[task] = error
+
+    def notice(self, text):
+        self.notices.append(text)
+
+
 TIMINGS = frozenset({"seconds", "images_per_second"})
 
 
@@ -53,7 +75,7 @@ def interrupt_training(monkeypatch, at_call=2):
     monkeypatch.setattr(train, "train", train_or_interrupt)
 
 
-def dying_worker(inbox, events, split, cfg, parent):
+def dying_worker(*worker_args):
     """A worker process that dies (exit code 3) on any task of the activation 'elu', as a crash or the
     kernel's OOM killer would end it; it trains the others as the real worker does."""
     import os
@@ -68,7 +90,20 @@ def dying_worker(inbox, events, split, cfg, parent):
         return original(name, *args, **kwargs)
 
     train.train = train_or_die
-    executors._worker(inbox, events, split, cfg, parent)
+    executors._worker(*worker_args)
+
+
+def worker_out_of_memory_on_gpu_1(*worker_args):
+    """A worker process whose start fails on GPU 1 as CUDA running out of memory would end it (the
+    placement is its last argument); on any other it trains as the real worker does."""
+    from actcli import devices, executors
+
+    def prepare_or_fail(device, gpu):
+        if gpu == 1:
+            raise RuntimeError("CUDA error: out of memory")
+
+    devices.prepare_process = prepare_or_fail
+    executors._worker(*worker_args)
 
 
 def disk_full(monkeypatch, room=0, where=lambda tmp: True):

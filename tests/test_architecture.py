@@ -20,7 +20,7 @@ LAYERS = [
     ("registry", ["actcli.activations"]),
     ("functions", ["actcli", "actcli.formula", "actcli.lookup", "actcli.derive", "actcli.chain", "actcli.theory",
                    "actcli.clipping"]),
-    ("training", ["actcli.idx", "actcli.data", "actcli.initialisation", "actcli.model", "actcli.mlp",
+    ("training", ["actcli.idx", "actcli.data", "actcli.shared", "actcli.devices", "actcli.initialisation", "actcli.model", "actcli.mlp",
                   "actcli.usermodel", "actcli.networks", "actcli.train", "actcli.propagation", "actcli.depthlab"]),
     ("experiment", ["actcli.experiment", "actcli.executors"]),
     ("rendering", ["actcli.tables", "actcli.plots", "actcli.profiles", "actcli.depthplots", "actcli.markdown"]),

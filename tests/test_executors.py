@@ -103,26 +103,9 @@ def test_ray_gives_the_same_numbers_and_reports_a_poisoned_task(tmp_path, tiny, 
 
 
 def test_a_worker_that_dies_fails_its_task_and_the_others_go_on(tiny):
-    from helpers import dying_worker
+    from helpers import Record, dying_worker
 
     split, _ = tiny
-
-    class Record:
-        def __init__(self):
-            self.done, self.errors = [], {}
-
-        def started(self, task, where):
-            pass
-
-        def progress(self, p):
-            pass
-
-        def finished(self, task, result):
-            self.done.append(task)
-
-        def failed(self, task, error):
-            self.errors[task] = error
-
     record = Record()
     tasks = [Task("relu", 0), Task("elu", 0), Task("relu", 1), Task("gelu", 0)]
     executors.run_processes(tasks, split, CFG, record, jobs=2, worker=dying_worker)
@@ -143,3 +126,32 @@ def test_rays_token_banner_is_kept_off_stderr(caplog):
     err = "\n".join(r.getMessage() for r in caplog.records)
     assert "is enabled for this Ray cluster. Set" not in err
     assert "disabled for this Ray cluster" in err and "after ray.init" in err
+
+
+def test_a_gpu_request_on_a_cluster_without_gpus_is_an_error_not_a_wait(invoke, tmp_path, local_ray, monkeypatch):
+    """The issue's case: `--ray --device cpu --gpus-per-task 0.5` on a one-node cluster with no GPU waited
+    forever. Now a one-line error, before any task (a regression would wait for the probe, then fail here)."""
+    monkeypatch.setattr(executors, "PROBE_SECONDS", 5)
+    args = ["compare", "--ray", "--dataset", "mnist-sample", "--epochs", "1", "--threads", "1", "-o", tmp_path / "never"]
+    err = one_line_error(invoke(*args, "--device", "cpu", "--gpus-per-task", "0.5"))
+    assert err == ("Error: the Ray cluster cannot run a task asking for 1 CPU and 0.5 GPU: no node has them "
+                   "(its nodes: 2 CPUs, 0 GPUs), so no task would ever start")
+    err = one_line_error(invoke(*args, "--device", "cuda"))
+    assert err == "Error: Invalid value for '--device': device 'cuda': the Ray cluster has no GPU (its nodes: 2 CPUs)"
+    assert not (tmp_path / "never").exists()
+    assert local_ray.is_initialized()                     # a connection the caller opened stays open
+
+
+def test_a_ray_task_whose_worker_dies_is_retried_twice_then_fails(tmp_path, tiny, local_ray):
+    """A network whose building kills its process (as the OOM killer would): Ray restarts the worker and
+    retries the task twice, then it is reported failed; the run goes on to the end."""
+    model = tmp_path / "dying_model.py"
+    model.write_text("import os\n\ndef build(activation):\n"
+                     f"    with open({str(tmp_path / 'attempts')!r}, 'a') as f:\n        f.write('x')\n"
+                     "    os._exit(3)\n")
+    split, info = tiny
+    cfg = Config(epochs=1, device="cpu", precision="fp32", threads=1, model=f"{model}:build")
+    folder = RunFolder.open(tmp_path / "run", experiment.header(cfg, info))
+    outcome = experiment.run([Task("relu", 0)], folder, split, cfg, execution=Execution(ray=True))
+    assert list(outcome.failed) == [Task("relu", 0)] and "died" in outcome.failed[Task("relu", 0)].lower()
+    assert (tmp_path / "attempts").read_text() == "xxx"

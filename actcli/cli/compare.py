@@ -287,7 +287,8 @@ COMPARE_SECTIONS = {
 @click.option("--no-clip", is_flag=True, help="No gradient clipping at all.")
 @click.option("--jobs", type=JobsType(), default=DEFAULT_JOBS, show_default=True,
               help="Tasks trained at once, each in a worker process; auto: from the cores, the tasks and the "
-                   "device. 1: one after another in this process.")
+                   "device (on CUDA 4 per visible GPU, bounded by the cores; workers go round-robin over the GPUs). "
+                   "1: one after another in this process.")
 @click.option("--threads", type=ThreadsType(), default=DEFAULT_THREADS, show_default=True,
               help="torch CPU threads per task; auto: the cores ÷ the tasks running at once (at least 1), "
                    "recorded in config.json as the number. Part of the experiment: another count changes the numbers a "
@@ -296,7 +297,8 @@ COMPARE_SECTIONS = {
               help="Run the tasks with Ray (pip install 'actcli[ray]'): alone, a local Ray instance; "
                    "'auto', host:port or ray://… joins a cluster (also $RAY_ADDRESS).")
 @click.option("--gpus-per-task", type=FiniteFloat(min=0, max=1, min_open=True),
-              help="With --ray on CUDA: the GPU fraction a task asks for (default 0.25: four share one).")
+              help="With --ray: the GPU fraction a task asks for (default on CUDA 0.25: four share one; a "
+                   "cluster that cannot give it is an error before any task).")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="The run folder. Default: runs/compare-<timestamp>. Run the same command with the "
                    "same folder again to finish an interrupted run.")

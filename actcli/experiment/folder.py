@@ -32,11 +32,11 @@ AXIS_KEYS = frozenset({"lr"})
 
 
 def header(cfg: Config, dataset: Mapping, versions: Mapping[str, str] | None = None) -> dict:
-    """What config.json holds: the config with 'auto' resolved (the device and precision used), the
-    dataset as loaded, the versions."""
-    from ..train import resolve
+    """What config.json holds: the config with 'auto' resolved (the device and precision used; a config
+    already resolved, maybe on a Ray cluster, is kept as it is), the dataset as loaded, the versions."""
+    from ..train import is_resolved, resolve
 
-    config = {k: v for k, v in resolve(cfg).to_dict().items() if k not in AXIS_KEYS}
+    config = {k: v for k, v in (cfg if is_resolved(cfg) else resolve(cfg)).to_dict().items() if k not in AXIS_KEYS}
     head = {"config": config, "dataset": dict(dataset),
             **({"versions": dict(versions)} if versions else {}), "schema": SCHEMA_VERSION}
     return revive(json.loads(dumps(head)))   # as it will read back from disk, so that the two compare

@@ -75,8 +75,13 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
     dataset, epochs, clip, device, …; `lr=` is one rate, the same as `lrs=[rate]`). Each activation's rate
     is then chosen on validation, as `select` says (config.SELECTIONS). Usage errors (an unknown
     activation, a bad rate, a model that breaks the contract, a network too big for memory, no CUDA, a
-    baseline not in the run, Ray missing) are raised here, before any work."""
-    from .. import __version__, lookup, train
+    baseline not in the run, Ray missing, a Ray cluster that cannot run a task) are raised here, before
+    any work.
+
+    With `execution.ray` it connects to Ray (the run then uses that connection, and stops it if it started
+    it) and resolves device and precision where the tasks will run: a probe task on the cluster.
+    `versions` records torch's version where the tasks run, and on CUDA the GPU, CUDA and cuDNN."""
+    from .. import __version__, devices, lookup, train
 
     acts = _resolved(activations, definitions or {})
     names = [a.name for a in acts]
@@ -89,30 +94,36 @@ def prepare(activations: Sequence[Activation | str], seeds: Sequence[int] = (DEF
     # every formula travels as text, so that each worker can rebuild it; whether it may run after the
     # max-pool is proven here, once (a time-limited proof in a busy worker could decide otherwise)
     formulas = [a for a in acts if hasattr(a, "source")]
-    config = train.resolve(Config(**settings, definitions={a.name: a.source for a in formulas},
-                                  monotonic_formulas=tuple(a.name for a in formulas
-                                                           if a.properties.monotonic is True)))
-    if threads_auto:          # resolved here, recorded as a number: the number is part of the experiment
-        from ..executors import auto_threads
-
-        jobs = "auto" if execution.ray else execution.jobs
-        config = replace(config, threads=auto_threads(jobs, len(tasks), config.device))
+    config = Config(**settings, definitions={a.name: a.source for a in formulas},
+                    monotonic_formulas=tuple(a.name for a in formulas if a.properties.monotonic is True))
     if baseline is not None:
         baseline = lookup.resolve(baseline, config.definitions).name
         if baseline not in names:
             raise ParameterError(f"baseline {baseline!r} is not among the activations ({', '.join(names)})",
                                  "baseline")
-    if execution.ray:
-        from ..executors import import_ray
+    if execution.ray:         # where the tasks run: the cluster says, not this machine
+        from ..executors import resolve_on_ray
 
-        import_ray()
+        config, facts = resolve_on_ray(config, execution.address, execution.gpus_per_task)
+    else:
+        config, facts = train.resolve(config), None
+    if threads_auto:          # resolved here, recorded as a number: the number is part of the experiment
+        from ..executors import auto_threads
+
+        jobs = "auto" if execution.ray else execution.jobs
+        config = replace(config, threads=auto_threads(jobs, len(tasks), config.device))
+    if execution.ray:
+        from ..executors import check_on_ray
+
+        check_on_ray(config, execution.gpus_per_task)   # the threads now known: the request as tasks make it
     notes = []
-    if config.precision == "bf16" and not train.native_bf16(config.device):
+    native_bf16 = facts.native_bf16 if facts else train.native_bf16
+    versions = facts.versions(config.device) if facts else devices.versions(config.device)
+    if config.precision == "bf16" and not native_bf16(config.device):
         notes.append(f"this {config.device} has no native bf16: it is emulated and far slower than fp32")
-    import torch
 
     return Experiment(config=config, activations=tuple(acts), tasks=tasks, baseline=baseline,
-                      execution=execution, select=select, versions={"actcli": __version__, "torch": torch.__version__},
+                      execution=execution, select=select, versions={"actcli": __version__, **versions},
                       notes=tuple(notes), threads_auto=threads_auto)
 
 

@@ -69,6 +69,10 @@ class _Saver:
         if self.listener:
             self.listener.progress(p)
 
+    def notice(self, text):
+        if getattr(self.listener, "notice", None):
+            self.listener.notice(text)
+
     def finished(self, task, result):
         if task not in self.outcome.pending:    # reported once already
             return
@@ -119,20 +123,22 @@ def run(tasks: Sequence[Task], folder: RunFolder, split, cfg: Config, listener=N
         listener.planned(todo, outcome.skipped)
     if not todo:
         return outcome
-    cfg = train.resolve(cfg)
+    if not execution.ray:                       # with Ray, 'auto' is resolved on the cluster (run_ray)
+        cfg = train.resolve(cfg)
     handler = _Saver(folder, outcome, listener)
-    plan = executors.choose(execution.jobs, len(todo), cfg.device, cfg.threads)
     try:
         if execution.ray:
             outcome.execution = {"executor": "ray"}
             outcome.execution.update(executors.run_ray(slow_first(todo, cfg), split, cfg, handler, execution.address,
                                                        execution.gpus_per_task))
-        elif plan.jobs == 1:
+            return outcome
+        plan = executors.choose(execution.jobs, len(todo), cfg.device, cfg.threads)
+        if plan.jobs == 1:
             outcome.execution = {"executor": "this process", **plan.to_dict()}
-            executors.run_here(todo, split, cfg, handler)
+            executors.run_here(todo, split, cfg, handler, plan.gpus[0] if plan.gpus else None)
         else:
             outcome.execution = {"executor": "processes", **plan.to_dict()}
-            executors.run_processes(slow_first(todo, cfg), split, cfg, handler, plan.jobs)
+            executors.run_processes(slow_first(todo, cfg), split, cfg, handler, plan.jobs, gpus=plan.gpus)
     except KeyboardInterrupt:
         outcome.interrupted = True
     except ClusterLost as exc:      # what finished is saved already; `pending` lists the rest
