@@ -155,3 +155,81 @@ def test_a_ray_task_whose_worker_dies_is_retried_twice_then_fails(tmp_path, tiny
     outcome = experiment.run([Task("relu", 0)], folder, split, cfg, execution=Execution(ray=True))
     assert list(outcome.failed) == [Task("relu", 0)] and "died" in outcome.failed[Task("relu", 0)].lower()
     assert (tmp_path / "attempts").read_text() == "xxx"
+
+
+class FakeRay:
+    """Just what executors._schedule asks of Ray: every call answers at once, in the order it was made."""
+
+    class exceptions:
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            cause = None
+
+    def __init__(self):
+        self.killed = []
+
+    def wait(self, refs, num_returns, timeout):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        return ref.value
+
+    def kill(self, actor):
+        self.killed.append(actor.name)
+
+
+class Ref:
+    def __init__(self, value):
+        self.value = value
+
+
+class FakeWorker:
+    """A worker whose `train` answers `results` in turn (a dict, or one that says it could not start again)."""
+
+    def __init__(self, name, results):
+        self.name, self.results, self.trained = name, list(results), []
+        self.ready = type("M", (), {"remote": lambda _: Ref(None)})()
+        self.train = type("M", (), {"remote": lambda _, task: self._train(task)})()
+
+    def _train(self, task):
+        self.trained.append(task)
+        return Ref(self.results.pop(0))
+
+
+class NoEvents:
+    def get_nowait(self):
+        raise LookupError
+
+
+class Calm:
+    def knock(self):
+        pass
+
+    def check(self):
+        pass
+
+
+def test_a_ray_worker_that_cannot_start_again_is_stopped_and_the_idle_ones_stop_at_the_end():
+    """A worker restarted after a crash whose start then fails answers its task with why and is stopped, not
+    handed the next task; workers left with no task to take are stopped (a restarting worker may need the
+    room). Ray faked: the scheduling is what is checked."""
+    from helpers import Record
+
+    ray, record = FakeRay(), Record()
+    broken = FakeWorker("broken", [{executors.FAILED: "its Ray worker could not start again: RuntimeError: CUDA "
+                                    "out of memory", executors.BROKEN: True}])
+    good = FakeWorker("good", [{"n": 1}, {"n": 2}, {"n": 3}])
+    tasks = [Task("relu", 0), Task("elu", 0), Task("relu", 1), Task("gelu", 0)]
+    executors._schedule(ray, [good, broken], list(tasks), record, NoEvents(), Calm())
+    assert broken.trained == [Task("elu", 0)] and good.trained == [Task("relu", 0), Task("relu", 1), Task("gelu", 0)]
+    assert record.errors == {Task("elu", 0): "its Ray worker could not start again: RuntimeError: CUDA out of memory"}
+    assert sorted(record.done) == sorted([Task("relu", 0), Task("relu", 1), Task("gelu", 0)])
+    assert ray.killed == ["broken"]      # good: stopped by run_ray, once every task has its answer
+
+    ray, record = FakeRay(), Record()
+    a, b = FakeWorker("a", [{"n": 1}, {"n": 2}]), FakeWorker("b", [{"n": 3}])
+    executors._schedule(ray, [a, b], tasks[:3], record, NoEvents(), Calm())
+    assert b.trained == [Task("elu", 0)] and a.trained == [Task("relu", 0), Task("relu", 1)]
+    assert ray.killed == ["b"] and len(record.done) == 3    # b had nothing left to take while a trained
