@@ -139,8 +139,6 @@ def holm(pairs: Mapping, alpha: float = ALPHA) -> dict:
     out = {}
     for k, p_holm in zip(keys, adjusted, strict=True):
         c = pairs[k]
-        if math.isnan(p_holm):
-            out[k] = replace(c, p_holm=p_holm)
-            continue
-        out[k] = replace(c, p_holm=p_holm, verdict=_verdict(c.n, c.mean, p_holm < alpha))
+        verdict = c.verdict if math.isnan(p_holm) else _verdict(c.n, c.mean, p_holm < alpha)
+        out[k] = replace(c, p_holm=p_holm, verdict=verdict)
     return out

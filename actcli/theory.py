@@ -218,7 +218,7 @@ def critical_point(act: Activation, sigma_b2: float = 0.0, bounds: tuple[float, 
     for a, b, ga, gb in zip(grid[:-1], grid[1:], gap[:-1], gap[1:], strict=True):
         if ga == 0:
             return float(a)
-        if ga * gb < 0:
+        if ga * gb <= 0:        # <=: a root exactly at the range's upper end (ReLU's 2 in [1, 2]) is one
             return float(brentq(lambda s: chi1_at(act, s, sigma_b2) - 1.0, a, b, xtol=1e-12, rtol=1e-12))
     raise ParameterError(f"{act.name} has no critical point (χ₁ = 1) for σ_b² = {sigma_b2:g} with σ_w² in "
                          f"[{lo:g}, {hi:g}]", "init")

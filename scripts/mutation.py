@@ -1,56 +1,127 @@
 """Mutation testing of the numeric core with mutmut 3, one group of modules at a time, in a scratch copy.
 
-    pip install 'mutmut>=3'
-    python scripts/mutation.py stats        # or: clipping, chain, derive (see GROUPS)
+    pip install 'mutmut==3.8.*'
+    python scripts/mutation.py stats clipping           # groups: see GROUPS, or --help
+    python scripts/mutation.py theory --jobs 2 --only 'actcli.theory.x_moments*'
 
-The tree (as committed: `git archive HEAD`) is copied into a temporary folder, mutmut is told which module to
-mutate and which tests cover it (so that a run fits this 2-core machine), and each mutant is run against those
-tests only. It prints mutmut's count per outcome and the surviving mutants' diffs. A developer's tool, not CI's.
+The tree as committed (`git archive HEAD`; with --worktree, the working tree's tracked and untracked files) is
+copied into a temporary folder, mutmut is told which module to mutate and which tests cover it (so that a run fits
+this 2-core machine), and each mutant is run against the tests that reach its function. Before each test, every
+functools cache in actcli is cleared: a value cached by the unmutated code would otherwise hide a mutant. It prints
+the score (a mutant whose tests time out counts as killed: the mutation made the code loop), the time taken, and the
+surviving mutants' diffs. A developer's tool, not CI's.
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUPPORT = ["tests/conftest.py", "tests/helpers.py"]
+FORMULA_TESTS = ["tests/test_formula.py", "tests/test_cli_formula.py"]
 GROUPS = {
-    "stats": (["actcli/stats.py"], ["tests/test_stats.py", "tests/test_summary.py"]),
+    "stats": (["actcli/stats.py"], ["tests/test_stats.py", "tests/test_summary.py", "tests/test_rates.py"]),
     "clipping": (["actcli/clipping.py"], ["tests/test_clipping.py"]),
     "chain": (["actcli/chain.py"], ["tests/test_chain.py"]),
     "derive": (["actcli/derive.py"], ["tests/test_derive.py"]),
+    "activations": (["actcli/activations.py"], ["tests/test_activations.py", "tests/test_derive.py"]),
+    "theory": (["actcli/theory.py"], ["tests/test_theory.py"]),
+    **{f"formula.{name}": ([f"actcli/formula/{name}.py"], FORMULA_TESTS)
+       for name in ("symbols", "grammar", "compile", "differentiate", "properties", "activation")},
 }
+KILLED = ("killed", "timeout")      # a timeout: the mutant made the tests loop or crawl, so they caught it
+CLEAR_CACHES = '''
+
+@pytest.fixture(autouse=True)
+def _clear_actcli_caches():
+    """Added by scripts/mutation.py: a value cached by the unmutated code must not hide a mutant."""
+    import sys as _sys
+    for name, module in list(_sys.modules.items()):
+        if name.startswith("actcli"):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)):
+                    value.cache_clear()
+    yield
+'''
+
+
+def copy_tree(into: Path, worktree: bool) -> None:
+    if worktree:
+        files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                                "--exclude-standard"], capture_output=True, check=True).stdout
+        packed = subprocess.run(["tar", "-C", str(ROOT), "--null", "-T", "-", "-c"], input=files,
+                                capture_output=True, check=True).stdout
+    else:
+        packed = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=packed, check=True)
+
+
+def configure(tree: Path, sources: list[str], tests: list[str]) -> None:
+    listed = lambda paths: "[" + ", ".join(f'"{p}"' for p in paths) + "]"   # noqa: E731
+    with open(tree / "pyproject.toml", "a", encoding="utf-8") as f:
+        # the whole package is copied (a package of one module would not import the rest); only `sources` mutated
+        f.write(f"\n[tool.mutmut]\nsource_paths = [\"actcli\"]\nonly_mutate = {listed(sources)}\n"
+                f"pytest_add_cli_args_test_selection = {listed(tests)}\n")
+    conftest = tree / "tests" / "conftest.py"
+    conftest.write_text(conftest.read_text(encoding="utf-8") + CLEAR_CACHES, encoding="utf-8")   # it imports pytest
+
+
+def run_group(name: str, mutmut: str, args: argparse.Namespace) -> None:
+    sources, tests = GROUPS[name]
+    tree = Path(tempfile.mkdtemp(prefix=f"actcli-mutants-{name}-"))
+    try:
+        copy_tree(tree, args.worktree)
+        configure(tree, sources, tests)
+        started = time.monotonic()
+        subprocess.run([mutmut, "run", "--max-children", str(args.jobs), *args.only], cwd=tree,
+                       stdout=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        results = subprocess.run([mutmut, "results", "--all", "true"], cwd=tree, capture_output=True,
+                                 text=True).stdout.splitlines()
+        outcomes: dict[str, list[str]] = {}
+        for line in results:
+            mutant, _, outcome = line.rpartition(": ")
+            if mutant.strip():
+                outcomes.setdefault(outcome.strip(), []).append(mutant.strip())
+        run = {k: v for k, v in outcomes.items() if k != "not checked"}
+        killed = sum(len(run.get(k, [])) for k in KILLED)
+        total = sum(len(v) for v in run.values())
+        counts = ", ".join(f"{k} {len(v)}" for k, v in sorted(outcomes.items()))
+        print(f"{name}: {killed} of {total} mutants killed ({100 * killed / max(total, 1):.1f}%) "
+              f"in {took:.0f} s; {counts}", flush=True)
+        for mutant in outcomes.get("survived", []) + outcomes.get("no tests", []):
+            diff = subprocess.run([mutmut, "show", mutant], cwd=tree, capture_output=True, text=True).stdout
+            print(f"  {mutant}: " + " | ".join(d.strip() for d in diff.splitlines()
+                                                if d[:1] in "+-" and d[:3] not in ("+++", "---")), flush=True)
+    finally:
+        if args.keep:
+            print(f"{name}: the scratch copy is kept in {tree}")
+        else:
+            shutil.rmtree(tree, ignore_errors=True)
 
 
 def main() -> int:
-    names = sys.argv[1:] or list(GROUPS)
-    for name in names:
-        sources, tests = GROUPS[name]
-        with tempfile.TemporaryDirectory(prefix="actcli-mutants-") as tmp:
-            subprocess.run(f"git -C {ROOT} archive HEAD | tar -x -C {tmp}", shell=True, check=True)
-            listed = lambda paths: "[" + ", ".join(f'"{p}"' for p in paths) + "]"   # noqa: E731
-            with open(Path(tmp) / "pyproject.toml", "a", encoding="utf-8") as f:
-                f.write(f"\n[tool.mutmut]\npaths_to_mutate = {listed(sources)}\n"
-                        f"tests_dir = {listed(tests + SUPPORT)}\n")
-            subprocess.run(["mutmut", "run", "--max-children", "1"], cwd=tmp, stdout=subprocess.DEVNULL)
-            results = subprocess.run(["mutmut", "results", "--all", "true"], cwd=tmp, capture_output=True,
-                                     text=True).stdout.splitlines()
-            outcomes: dict[str, int] = {}
-            for line in results:
-                outcome = line.rpartition(": ")[2].strip()
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            killed = outcomes.get("killed", 0)
-            total = sum(outcomes.values())
-            print(f"{name}: {killed} of {total} mutants killed ({100 * killed / max(total, 1):.1f}%); {outcomes}")
-            for line in results:
-                if line.endswith("survived"):
-                    mutant = line.split(":")[0].strip()
-                    diff = subprocess.run(["mutmut", "show", mutant], cwd=tmp, capture_output=True, text=True).stdout
-                    print(f"  {mutant}: " + " | ".join(d for d in diff.splitlines()
-                                                        if d[:1] in "+-" and d[:3] not in ("+++", "---")))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help=f"default: all; one of {', '.join(GROUPS)}")
+    parser.add_argument("--worktree", action="store_true", help="mutate the working tree, not HEAD")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to rerun or browse it)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="run only the mutants mutmut names so, e.g. 'actcli.theory.x_moments*'")
+    args = parser.parse_args()
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        parser.error(f"no group {unknown[0]!r}; the groups are {', '.join(GROUPS)}")
+    mutmut = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or shutil.which("mutmut")
+    if mutmut is None:
+        parser.exit(1, "mutation.py: mutmut is not installed here: pip install 'mutmut==3.8.*'\n")
+    for name in args.groups or list(GROUPS):
+        run_group(name, mutmut, args)
     return 0
 
 

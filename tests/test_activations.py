@@ -224,3 +224,42 @@ def test_errors_survive_pickling():
         A.get("gelo")
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == str(info.value) and again.suggestions == ["gelu"]
+
+
+# ---- what the mutation run (docs/testing.md) found unchecked ---------------------------------------
+
+def test_describe_gives_every_field_as_written():
+    assert A.get("leaky-relu").describe() == {
+        "name": "leaky-relu", "title": "Leaky ReLU",
+        "formula": "LReLU(x) = x if x > 0 else αx", "derivative": "LReLU′(x) = 1 if x > 0 else α",
+        "latex": r"\mathrm{LReLU}(x) = \begin{cases} x & x > 0 \\ \alpha x & x \le 0 \end{cases}",
+        "latex_derivative": r"\mathrm{LReLU}'(x) = \begin{cases} 1 & x > 0 \\ \alpha & x \le 0 \end{cases}",
+        "params": {"alpha": 0.2}, "output_range": "(−∞, ∞)", "zero_centred": True, "monotonic": True,
+        "smooth_at_zero": False, "saturates": "none", "torch": "torch.nn.LeakyReLU", "note": "",
+    }
+    assert A.get("sigmoid").describe()["note"] == "σ′ ≤ ¼ everywhere: the source of vanishing gradients in deep chains"
+
+
+@pytest.mark.parametrize("x", [np.float32(0.1), np.array([1, -2]), np.array([0.5, -0.5], dtype=np.float32), 3])
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "gelu"])
+def test_f_and_df_are_float64_whatever_the_input(name, x):
+    act = A.get(name)
+    wide = np.asarray(x, dtype=np.float64)
+    for y, exact in ((act.f(x), act.f_(wide)), (act.df(x), act.df_(wide))):
+        assert y.dtype == np.float64 and np.array_equal(y, exact)     # computed in float64, not only returned so
+
+
+def test_selu_refuses_other_constants_in_torch_with_the_reason():
+    with pytest.raises(ParameterError) as info:
+        A.get("selu").torch_module(alpha=1.5)
+    assert str(info.value) == "torch.nn.SELU has fixed α and λ; train SELU with its defaults"
+
+
+def test_the_gelu_tanh_error_is_the_largest_on_the_default_grid():
+    """[−10, 10] with 200 001 points: a step of 1e-4, and the error agrees with torch's own two GELUs there."""
+    error, where = A.max_approximation_error(A.get("gelu-tanh"))
+    assert round(where * 1e4) == pytest.approx(where * 1e4, abs=1e-6)        # on the 1e-4 grid
+    x = torch.linspace(-10, 10, 200_001, dtype=torch.float64)
+    gap = (F.gelu(x, approximate="tanh") - F.gelu(x)).abs()
+    assert error == pytest.approx(gap.max().item(), rel=1e-9)
+    assert where == pytest.approx(x[gap.argmax()].item(), abs=1e-12)

@@ -77,6 +77,28 @@ def test_differences_with_no_spread():
     assert math.isnan(one.p) and stats.holm({"x": one})["x"].verdict == "no interval with 1 seed"
 
 
+# what the mutation run (docs/testing.md) found unchecked
+
+def test_holm_caps_at_1_a_p_that_no_later_one_lowers():
+    assert stats.holm_adjusted([0.6, 0.9]) == [1.0, 1.0]     # 2 × 0.6 = 1.2, capped; 0.9 raised to the 1 before it
+
+
+def test_holm_passes_over_a_comparison_with_no_test_to_the_next():
+    strong = stats.paired_difference({0: 60.0, 1: 61.0, 2: 62.5}, {0: 50.0, 1: 50.0, 2: 50.0})
+    held = stats.holm({"one": stats.paired_difference({0: 12.0}, {0: 10.0}), "strong": strong})
+    assert math.isnan(held["one"].p_holm) and held["one"].verdict == "no interval with 1 seed"
+    assert held["strong"].p_holm == strong.p and held["strong"].verdict == "better"   # m = 1: unchanged
+
+
+def test_holm_needs_p_below_alpha_not_equal_to_it():
+    def alone(p):
+        made = stats.Paired(3, 1.0, 0.5, 1.5, "better", p=p, d_z=1.0, interval="better")
+        return stats.holm({"c": made})["c"].verdict
+
+    assert alone(stats.ALPHA) == "not distinguishable with 3 seeds"
+    assert alone(math.nextafter(stats.ALPHA, 0)) == "better"
+
+
 # ---------------------------------------------------------------------------------------------
 # Selection on validation, from results written by hand
 # ---------------------------------------------------------------------------------------------

@@ -87,8 +87,11 @@ def test_no_values_is_nan_everywhere():
 
 
 def test_a_seed_missing_on_either_side_is_left_out():
-    d = paired_difference({0: 1.0, 1: math.nan, 2: 3.0}, {0: 0.0, 1: 5.0, 2: 1.0})
+    from scipy import stats
+
+    d = paired_difference({0: 1.0, 1: math.nan, 2: 3.0, 3: 2.0}, {0: 0.0, 1: 5.0, 2: 1.0, 3: math.inf})
     assert (d.n, d.mean) == (2, 1.5)
+    assert d.p == pytest.approx(stats.ttest_rel([1.0, 3.0], [0.0, 1.0]).pvalue, rel=1e-12)   # the test too
 
 
 def test_the_confidence_level_is_the_one_asked_for():

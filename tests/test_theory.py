@@ -238,3 +238,75 @@ def test_the_depth_scale():
     assert xi("relu", 2.0) == xi("elu", 1.0) == xi("tanh", 1.0) == math.inf
     assert xi("elu", T.critical_point(A.get("elu"), 0.3), 0.3) == math.inf
     assert xi("selu", 1.0) is None
+
+
+# ---- what the mutation run (docs/testing.md) found unchecked ---------------------------------------
+
+def test_moments_take_the_activations_parameters():
+    # leaky ReLU with slope α: E[φ(√q z)²] = q(1 + α²)/2 and E[φ′²] = (1 + α²)/2, whatever the kink's side
+    leaky = A.get("leaky-relu")
+    assert T.second_moment(leaky, 2.0, alpha=0.3) == pytest.approx(1.09, rel=1e-12)
+    assert T.slope_moment(leaky, 2.0, alpha=0.3) == pytest.approx(0.545, rel=1e-12)
+
+
+def test_at_q_0_a_mean_is_the_value_at_0():
+    sigmoid = A.get("sigmoid")
+    assert T.second_moment(sigmoid, 0.0) == pytest.approx(0.25, rel=1e-14)
+    assert T.slope_moment(sigmoid, 0.0) == pytest.approx(1 / 16, rel=1e-14)
+    assert T.second_moment(A.get("tanh"), 0.0) == 0.0
+
+
+def test_the_refusals_say_which_mean_and_why():
+    from actcli.errors import ParameterError
+
+    blows = from_formula("exp(x**2)")
+    with pytest.raises(ParameterError) as info:
+        T.slope_moment(blows, 1.0)
+    assert (str(info.value), info.value.param) == (
+        "exp(x**2): E[φ′(√q z)²] at q = 1 is not finite: the activation grows too fast for a Gaussian input",
+        "activation")
+    with pytest.raises(ParameterError) as info:
+        T.second_moment(blows, 0.24)
+    assert (str(info.value), info.value.param) == (
+        "exp(x**2): E[φ(√q z)²] at q = 0.24 cannot be computed in float64: the activation grows nearly as fast "
+        "as a Gaussian input falls", "activation")
+
+
+@pytest.mark.parametrize("side", ["x > 0", "x < 0"])
+def test_an_activation_that_grows_on_one_side_only(side):
+    """E[e^{2qz²}; one half-line] = ½/√(1 − 4q): the other side's zeros must not hide the growth."""
+    from actcli.errors import ParameterError
+
+    one_sided = from_formula(f"where({side}, exp(x**2), 0)")
+    for q in (0.05, 0.2):
+        assert T.second_moment(one_sided, q) == pytest.approx(0.5 / math.sqrt(1 - 4 * q), rel=1e-12)
+    for q in (0.3, 1.0):
+        with pytest.raises(ParameterError, match="is not finite"):
+            T.second_moment(one_sided, q)
+
+
+@pytest.mark.parametrize("bounds", [(1.0, 2.0), (2.0, 4.0), (0.5, 8.0)])
+def test_a_critical_point_at_either_end_of_the_range_is_found(bounds):
+    """ReLU's χ₁ = σ_w²/2 is 1 at σ_w² = 2: the range's upper end, its lower end, and inside it."""
+    assert T.critical_point(A.get("relu"), 0.0, bounds=bounds) == pytest.approx(2.0, rel=1e-12)
+
+
+def test_the_schemes_by_hand():
+    relu = A.get("relu")
+    glorot = T.scheme("glorot", relu, depth=2, width=100)          # fans (784, 100), (100, 100), (100, 10)
+    assert (glorot.name, glorot.sigma_b2) == ("glorot", 0.0)
+    assert glorot.sigma_w2 == pytest.approx([2 * 784 / 884, 1.0, 2 * 100 / 110], rel=1e-15)
+    assert T.scheme("he", relu, 2, 100).sigma_w2 == [2.0, 2.0, 2.0]
+    assert T.scheme("lecun", relu, 3, 100, sigma_b2=0.5).sigma_w2 == [1.0] * 4
+    assert T.scheme("lecun", relu, 3, 100, sigma_b2=0.5).sigma_b2 == 0.5
+    assert T.scheme("critical", relu, 1, 100).sigma_w2 == pytest.approx([2.0, 2.0], rel=1e-12)
+    given = T.scheme("he", relu, 1, 100, sigma_w2=1.5, sigma_b2=0.1)
+    assert (given.name, given.sigma_w2, given.sigma_b2) == ("given", [1.5, 1.5], 0.1)
+
+
+def test_an_unknown_init_is_named():
+    from actcli.errors import ParameterError
+
+    with pytest.raises(ParameterError) as info:
+        T.scheme("xavier", A.get("relu"), 2, 100)
+    assert (str(info.value), info.value.param) == ("init must be glorot, he, lecun or critical, not 'xavier'", "init")
