@@ -237,7 +237,8 @@ def test_describe_gives_every_field_as_written():
         "params": {"alpha": 0.2}, "output_range": "(−∞, ∞)", "zero_centred": True, "monotonic": True,
         "smooth_at_zero": False, "saturates": "none", "torch": "torch.nn.LeakyReLU", "note": "",
     }
-    assert A.get("sigmoid").describe()["note"] == "σ′ ≤ ¼ everywhere: the source of vanishing gradients in deep chains"
+    note = A.get("sigmoid").describe()["note"]
+    assert note == "σ′ ≤ ¼ everywhere: the source of vanishing gradients in deep chains"
 
 
 @pytest.mark.parametrize("x", [np.float32(0.1), np.array([1, -2]), np.array([0.5, -0.5], dtype=np.float32), 3])

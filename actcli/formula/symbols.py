@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
+
 @functools.lru_cache(maxsize=None)
 def sym():
     """sympy and what this module adds to it, made on first use (importing sympy takes ~0.2 s)."""
