@@ -2,14 +2,15 @@
 
     pip install 'mutmut==3.8.*'
     python scripts/mutation.py stats clipping           # groups: see GROUPS, or --help
-    python scripts/mutation.py theory --jobs 2 --only 'actcli.theory.x_moments*'
+    python scripts/mutation.py theory --jobs 2 --only 'actcli.theory.x_*_moment*'
 
 The tree as committed (`git archive HEAD`; with --worktree, the working tree's tracked and untracked files) is
 copied into a temporary folder, mutmut is told which module to mutate and which tests cover it (so that a run fits
 this 2-core machine), and each mutant is run against the tests that reach its function. Before each test, every
-functools cache in actcli is cleared: a value cached by the unmutated code would otherwise hide a mutant. It prints
-the score (a mutant whose tests time out counts as killed: the mutation made the code loop), the time taken, and the
-surviving mutants' diffs. A developer's tool, not CI's.
+functools cache in actcli is cleared: a value cached by the unmutated code would otherwise hide a mutant (mutmut
+does not mutate a decorated function itself, only what it calls). It prints the score (a mutant whose tests time out
+counts as killed: the mutation made the code loop), the time taken, and the diff of every mutant not killed.
+A developer's tool, not CI's.
 """
 
 from __future__ import annotations
@@ -51,22 +52,28 @@ def _clear_actcli_caches():
 
 
 def copy_tree(into: Path, worktree: bool) -> None:
+    """HEAD's files, or the working tree's (tracked and untracked, not ignored, not deleted, no mutants/ of an
+    earlier mutmut run), into `into`."""
     if worktree:
-        files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
-                                "--exclude-standard"], capture_output=True, check=True).stdout
-        packed = subprocess.run(["tar", "-C", str(ROOT), "--null", "-T", "-", "-c"], input=files,
-                                capture_output=True, check=True).stdout
+        listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], stdout=subprocess.PIPE, check=True).stdout.split(b"\0")
+        files = b"\0".join(f for f in listed
+                           if f and not f.startswith(b"mutants/") and (ROOT / f.decode()).exists())
+        packed = subprocess.run(["tar", "-C", str(ROOT), "--null", "-T", "-", "-c", "-f", "-"], input=files,
+                                stdout=subprocess.PIPE, check=True).stdout
     else:
-        packed = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=packed, check=True)
+        packed = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], stdout=subprocess.PIPE,
+                                check=True).stdout
+    subprocess.run(["tar", "-x", "-f", "-", "-C", str(into)], input=packed, check=True)
 
 
-def configure(tree: Path, sources: list[str], tests: list[str]) -> None:
+def configure(tree: Path, sources: list[str], tests: list[str], timeout: float) -> None:
     listed = lambda paths: "[" + ", ".join(f'"{p}"' for p in paths) + "]"   # noqa: E731
     with open(tree / "pyproject.toml", "a", encoding="utf-8") as f:
         # the whole package is copied (a package of one module would not import the rest); only `sources` mutated
         f.write(f"\n[tool.mutmut]\nsource_paths = [\"actcli\"]\nonly_mutate = {listed(sources)}\n"
-                f"pytest_add_cli_args_test_selection = {listed(tests)}\n")
+                f"pytest_add_cli_args_test_selection = {listed(tests)}\n"
+                f"timeout_multiplier = {timeout}\n")
     conftest = tree / "tests" / "conftest.py"
     conftest.write_text(conftest.read_text(encoding="utf-8") + CLEAR_CACHES, encoding="utf-8")   # it imports pytest
 
@@ -76,10 +83,10 @@ def run_group(name: str, mutmut: str, args: argparse.Namespace) -> None:
     tree = Path(tempfile.mkdtemp(prefix=f"actcli-mutants-{name}-"))
     try:
         copy_tree(tree, args.worktree)
-        configure(tree, sources, tests)
+        configure(tree, sources, tests, args.timeout)
         started = time.monotonic()
-        subprocess.run([mutmut, "run", "--max-children", str(args.jobs), *args.only], cwd=tree,
-                       stdout=subprocess.DEVNULL)
+        ran = subprocess.run([mutmut, "run", "--max-children", str(args.jobs), *args.only], cwd=tree,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         took = time.monotonic() - started
         results = subprocess.run([mutmut, "results", "--all", "true"], cwd=tree, capture_output=True,
                                  text=True).stdout.splitlines()
@@ -89,12 +96,18 @@ def run_group(name: str, mutmut: str, args: argparse.Namespace) -> None:
             if mutant.strip():
                 outcomes.setdefault(outcome.strip(), []).append(mutant.strip())
         run = {k: v for k, v in outcomes.items() if k != "not checked"}
+        tail = "\n".join(ran.stdout.splitlines()[-15:])
+        if not run:     # the tests failed unmutated, or --only matched nothing
+            raise SystemExit(f"{name}: mutmut ran no mutant (exit code {ran.returncode}); it said:\n{tail}")
+        if ran.returncode != 0:
+            print(f"{name}: mutmut stopped early (exit code {ran.returncode}): the score is of the mutants it ran")
         killed = sum(len(run.get(k, [])) for k in KILLED)
         total = sum(len(v) for v in run.values())
         counts = ", ".join(f"{k} {len(v)}" for k, v in sorted(outcomes.items()))
         print(f"{name}: {killed} of {total} mutants killed ({100 * killed / max(total, 1):.1f}%) "
               f"in {took:.0f} s; {counts}", flush=True)
-        for mutant in outcomes.get("survived", []) + outcomes.get("no tests", []):
+        unkilled = [m for outcome, ms in sorted(run.items()) if outcome not in KILLED for m in ms]
+        for mutant in unkilled:         # survived, no tests, suspicious, segfault, …: each with its diff
             diff = subprocess.run([mutmut, "show", mutant], cwd=tree, capture_output=True, text=True).stdout
             print(f"  {mutant}: " + " | ".join(d.strip() for d in diff.splitlines()
                                                 if d[:1] in "+-" and d[:3] not in ("+++", "---")), flush=True)
@@ -111,8 +124,12 @@ def main() -> int:
     parser.add_argument("--worktree", action="store_true", help="mutate the working tree, not HEAD")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy (to rerun or browse it)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once (default 1)")
+    parser.add_argument("--timeout", type=float, default=3.0, metavar="FACTOR",
+                        help="a mutant whose tests take FACTOR times their unmutated time (+1 s) is killed as a "
+                             "timeout (default 3; mutmut's own is 15, which lets a looping mutant of theory.py "
+                             "hold a core for 8 minutes)")
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
-                        help="run only the mutants mutmut names so, e.g. 'actcli.theory.x_moments*'")
+                        help="run only the mutants mutmut names so, e.g. 'actcli.theory.x_*_moment*'")
     args = parser.parse_args()
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:

@@ -84,6 +84,8 @@ def test_holm_caps_at_1_a_p_that_no_later_one_lowers():
 
 
 def test_holm_passes_over_a_comparison_with_no_test_to_the_next():
+    """One seed has no test: its p_holm is nan and its verdict stays; it does not count in m, and the
+    comparison after it is still adjusted and judged."""
     strong = stats.paired_difference({0: 60.0, 1: 61.0, 2: 62.5}, {0: 50.0, 1: 50.0, 2: 50.0})
     held = stats.holm({"one": stats.paired_difference({0: 12.0}, {0: 10.0}), "strong": strong})
     assert math.isnan(held["one"].p_holm) and held["one"].verdict == "no interval with 1 seed"

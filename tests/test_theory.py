@@ -285,9 +285,10 @@ def test_an_activation_that_grows_on_one_side_only(side):
             T.second_moment(one_sided, q)
 
 
-@pytest.mark.parametrize("bounds", [(1.0, 2.0), (2.0, 4.0), (0.5, 8.0)])
+@pytest.mark.parametrize("bounds", [(1.0, 2.0), (2.0, 4.0), (0.5, 8.0), (0.7, 5.0)])
 def test_a_critical_point_at_either_end_of_the_range_is_found(bounds):
-    """ReLU's χ₁ = σ_w²/2 is 1 at σ_w² = 2: the range's upper end, its lower end, and inside it."""
+    """ReLU's χ₁ = σ_w²/2 is 1 at σ_w² = 2: the range's upper end, its lower end, a point of the search grid
+    inside it (0.5 · 16^(12/24)), and between two of its points (by brentq)."""
     assert T.critical_point(A.get("relu"), 0.0, bounds=bounds) == pytest.approx(2.0, rel=1e-12)
 
 
@@ -310,3 +311,12 @@ def test_an_unknown_init_is_named():
     with pytest.raises(ParameterError) as info:
         T.scheme("xavier", A.get("relu"), 2, 100)
     assert (str(info.value), info.value.param) == ("init must be glorot, he, lecun or critical, not 'xavier'", "init")
+
+
+@pytest.mark.parametrize("text, width", [("where(x < 0, where(x > -30, exp(x**2/4), 0), 0)", 30.0),
+                                         ("where(x > 0, where(x < 30, exp(x**2/4), 0), 0)", 30.0),
+                                         ("where(abs(x) < 30, exp(x**2/4), 0)", 60.0)])
+def test_a_tail_alive_past_28_on_either_side_is_integrated_out_to_where_it_ends(text, width):
+    """φ² e^{−z²/2} = 1 for |z| < 30 on one side or both (at q = 1), 0 beyond: E[φ²] = width/√(2π). The first
+    pass (|z| ≤ 28) must see the tail on whichever side it lives, and the second reach past 30."""
+    assert T.second_moment(from_formula(text), 1.0) == pytest.approx(width / math.sqrt(2 * math.pi), rel=1e-12)
