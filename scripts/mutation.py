@@ -16,6 +16,7 @@ A developer's tool, not CI's.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,9 @@ GROUPS = {
     **{f"formula.{name}": ([f"actcli/formula/{name}.py"], FORMULA_TESTS)
        for name in ("symbols", "grammar", "compile", "differentiate", "properties", "activation")},
 }
+# mutmut's timeout is a limit on CPU time, every thread counted: BLAS and torch threads spinning beside a test (two
+# per process here) would cross it with the code unmutated, and the mutant would count as a timeout it did not earn
+ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 KILLED = ("killed", "timeout")      # a timeout: the mutant made the tests loop or crawl, so they caught it
 CLEAR_CACHES = '''
 
@@ -85,7 +89,7 @@ def run_group(name: str, mutmut: str, args: argparse.Namespace) -> None:
         copy_tree(tree, args.worktree)
         configure(tree, sources, tests, args.timeout)
         started = time.monotonic()
-        ran = subprocess.run([mutmut, "run", "--max-children", str(args.jobs), *args.only], cwd=tree,
+        ran = subprocess.run([mutmut, "run", "--max-children", str(args.jobs), *args.only], cwd=tree, env=ONE_THREAD,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         took = time.monotonic() - started
         results = subprocess.run([mutmut, "results", "--all", "true"], cwd=tree, capture_output=True,

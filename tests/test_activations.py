@@ -265,3 +265,25 @@ def test_the_gelu_tanh_error_is_the_largest_on_the_default_grid():
     assert error == pytest.approx(gap.max().item(), rel=1e-9)
     # the error is even in x: its largest value is at ±2.6989, and rounding picks the side, so compare |x|
     assert abs(where) == pytest.approx(abs(x[gap.argmax()].item()), abs=1e-12)
+
+
+def test_a_non_finite_parameter_is_named_with_its_value():
+    with pytest.raises(ParameterError) as info:
+        A.get("elu").bind(alpha=math.inf)
+    assert (str(info.value), info.value.param) == ("elu: alpha must be a finite number, not inf", "alpha")
+
+
+def test_inplace_only_where_asked_and_where_the_module_has_it():
+    assert A.get("relu").torch_module(inplace=True).inplace is True
+    assert A.get("leaky-relu").torch_module().inplace is False
+    assert not hasattr(A.get("sigmoid").torch_module(inplace=True), "inplace")   # torch's Sigmoid has none
+
+
+def test_suggestions_reach_below_difflib_s_default_and_through_aliases():
+    with pytest.raises(UnknownActivationError) as info:
+        A.get("lues")                                     # 0.57 like 'elu': under difflib's own 0.6 cutoff
+    assert info.value.suggestions == ["elu"]
+    with pytest.raises(UnknownActivationError) as info:
+        A.get("swissh")                                   # closest to the alias 'swish': suggested as its entry
+    assert (info.value.name, info.value.suggestions) == ("swissh", ["silu"])
+    assert str(info.value).startswith("unknown activation 'swissh'; did you mean 'silu'? (choices: sigmoid, tanh,")

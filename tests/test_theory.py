@@ -320,3 +320,83 @@ def test_a_tail_alive_past_28_on_either_side_is_integrated_out_to_where_it_ends(
     """φ² e^{−z²/2} = 1 for |z| < 30 on one side or both (at q = 1), 0 beyond: E[φ²] = width/√(2π). The first
     pass (|z| ≤ 28) must see the tail on whichever side it lives, and the second reach past 30."""
     assert T.second_moment(from_formula(text), 1.0) == pytest.approx(width / math.sqrt(2 * math.pi), rel=1e-12)
+
+
+def test_the_four_kinds_of_fixed_point():
+    relu, tanh, selu = A.get("relu"), A.get("tanh"), A.get("selu")
+    # ReLU: F(q) = (σ_w²/2 − 1) q: every q fixed at σ_w² = 2 (the start is the answer), none above, 0 below
+    assert T.fixed_point(relu, 2.0, 0.0) == T.FixedPoint(1.0, "neutral")
+    assert T.fixed_point(relu, 2.0, 0.0, q_start=0.3) == T.FixedPoint(0.3, "neutral")
+    assert T.fixed_point(relu, 3.0, 0.0) == T.FixedPoint(None, "none")
+    assert T.fixed_point(relu, 1.0, 0.0) == T.FixedPoint(0.0, "zero")
+    assert T.fixed_point(selu, 1.0, 0.0, q_start=1.0) == T.FixedPoint(1.0, "stable")   # already there
+    # tanh at σ_w² = 1.5, σ_b² = 0.1: a root of q = 1.5 E[tanh²(√q z)] + 0.1, checked with scipy's quad
+    fp = T.fixed_point(tanh, 1.5, 0.1)
+    m2 = integrate.quad(lambda z: math.tanh(math.sqrt(fp.q) * z) ** 2 * math.exp(-z * z / 2), -40, 40,
+                        epsabs=0, epsrel=1e-13)[0] / math.sqrt(2 * math.pi)
+    assert fp.kind == "stable" and fp.q == pytest.approx(1.5 * m2 + 0.1, rel=1e-12)
+    for start in (fp.q, 1e-6, 50.0):            # from below, from above, and from q* itself
+        assert T.fixed_point(tanh, 1.5, 0.1, q_start=start).q == pytest.approx(fp.q, rel=1e-12)
+
+
+def test_the_phases_by_their_edges():
+    assert [T.phase(c) for c in (0.5, 0.999, 0.9991, 1.0, 1.0009, 1.001, 1.5)] == [
+        "ordered", "ordered", "critical", "critical", "critical", "critical", "chaotic"]
+
+
+def test_chi1_starts_where_it_is_told():
+    relu = A.get("relu")
+    assert T.chi1_at(relu, 2.0, 0.0) == pytest.approx(1.0, rel=1e-12)
+    tanh = A.get("tanh")    # ordered at σ_w² = 0.5: q* = 0 from any start, χ₁ = σ_w² tanh′(0)² = 0.5
+    assert T.chi1_at(tanh, 0.5, 0.0, q_start=7.0) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_a_prediction_by_hand():
+    """ReLU, E[φ²] = q/2 and E[φ′²] = ½: weight layers σ_w² = 1.5, 2, 1 over 2 hidden layers of 64, input
+    mean square 0.2 and ‖x‖² = 150. q¹ = 1.5·0.2 (+ σ_b²), q² = 2·q¹/2 (+ σ_b²); χ^l = σ_w,l+1²/2 = 1, ½;
+    ‖∂L/∂W^l‖ ∝ √(Π_{k≥l} χ^k · ‖a^{l−1}‖²), relative to the output layer's."""
+    relu = A.get("relu")
+    t = T.predict(relu, 2, [1.5, 2.0, 1.0], 0.0, 0.2, 150.0, 64)
+    assert (t.activation, t.sigma_w2, t.sigma_b2) == ("relu", [1.5, 2.0, 1.0], 0.0)
+    assert t.q == pytest.approx([0.3, 0.3], rel=1e-14) and t.activation_norm2 == pytest.approx([0.15, 0.15], rel=1e-12)
+    assert t.chi == pytest.approx([1.0, 0.5], rel=1e-12)
+    assert t.gradient == pytest.approx([math.sqrt(0.5 * 150 / 9.6), math.sqrt(0.5), 1.0], rel=1e-12)
+    # the square layers are σ_w² = 2: every q is fixed, the start (the last layer's q) is the answer
+    assert (t.q_star, t.fixed_point, t.chi1, t.xi, t.phase) == (pytest.approx(0.3), "neutral", pytest.approx(1.0),
+                                                                math.inf, "critical")
+    b = T.predict(relu, 2, [1.5, 2.0, 1.0], 0.5, 0.2, 150.0, 64)     # σ_b² = ½: q grows by ½ a layer
+    assert b.q == pytest.approx([0.8, 1.3], rel=1e-14) and b.activation_norm2 == pytest.approx([0.4, 0.65])
+    assert b.gradient == pytest.approx([math.sqrt(0.5 * 150 / 41.6), math.sqrt(0.5 * 25.6 / 41.6), 1.0], rel=1e-12)
+    assert (b.q_star, b.fixed_point, b.phase) == (None, "none", "critical")
+    one = T.predict(relu, 1, [1.5, 2.0], 0.0, 0.2, 150.0, 64)         # one hidden layer: its own σ_w² = 1.5
+    assert (one.q_star, one.fixed_point, one.phase) == (0.0, "zero", "ordered")
+    assert one.chi1 == pytest.approx(0.75, rel=1e-12) and one.xi == pytest.approx(-1 / math.log(0.75), rel=1e-12)
+
+
+def test_a_dead_activation_has_no_depth_scale():
+    """where(x > 50, x, 0) is 0 wherever a Gaussian of variance ≤ 1 reaches: every moment exactly 0, χ₁ = 0:
+    ordered, and −1/ln 0 is no depth."""
+    dead = from_formula("where(x > 50, x, 0)")
+    t = T.predict(dead, 2, 1.0, 0.0, 0.1, 78.4, 64)
+    assert (t.chi1, t.phase, t.xi) == (0.0, "ordered", None)
+    assert T._log_moment(T.second_moment, dead, 0.0) == -math.inf              # inside [10⁻¹², 10⁸]
+    assert T._log_moment(T.second_moment, dead, math.log(1e-20)) == -math.inf  # beyond it
+
+
+def test_beyond_the_computed_range_a_moment_follows_its_power_law():
+    tanh = A.get("tanh")     # E[tanh²(√q z)] = q − 2q² + …: q itself at q = 10⁻¹⁴, two decades below the edge
+    assert math.exp(T._log_moment(T.second_moment, tanh, math.log(1e-14))) == pytest.approx(1e-14, rel=1e-9)
+    relu = A.get("relu")     # homogeneous: exactly q/2 at either side
+    for q in (1e-30, 1e30):
+        assert T._log_moment(T.second_moment, relu, math.log(q)) == pytest.approx(math.log(q / 2), rel=1e-12)
+
+
+def test_every_scheme_keeps_its_name_and_bias():
+    relu = A.get("relu")
+    for init in ("glorot", "he", "lecun", "critical"):
+        s = T.scheme(init, relu, 2, 100, sigma_b2=0.25)
+        assert (s.name, s.sigma_b2) == (init, 0.25)
+    # the critical point at the σ_b² given: ReLU's is 2 whatever σ_b² (χ₁ = σ_w²/2 at any q)
+    assert T.scheme("critical", A.get("tanh"), 1, 100, sigma_b2=0.25).sigma_w2[0] == pytest.approx(
+        T.critical_point(A.get("tanh"), 0.25), rel=1e-12)
+    assert T.critical_point(A.get("tanh"), 0.25) > 1.0 + 1e-3      # tanh's edge moves off 1 with a bias
