@@ -400,3 +400,30 @@ def test_every_scheme_keeps_its_name_and_bias():
     assert T.scheme("critical", A.get("tanh"), 1, 100, sigma_b2=0.25).sigma_w2[0] == pytest.approx(
         T.critical_point(A.get("tanh"), 0.25), rel=1e-12)
     assert T.critical_point(A.get("tanh"), 0.25) > 1.0 + 1e-3      # tanh's edge moves off 1 with a bias
+
+
+def test_overflow_inside_is_a_refusal_or_a_number_never_a_warning():
+    """Warnings as errors: what overflows inside the integrals and the log-space products is handled (a refusal
+    with its reason, or inf where q itself leaves float64), not left to print RuntimeWarnings."""
+    import warnings
+
+    from actcli.errors import ParameterError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for text, q, says in [("exp(x**2)", 0.3, "is not finite"), ("exp(x**2)", 0.24, "cannot be computed"),
+                              ("where(abs(x) < 3, exp(300*x), 0)", 0.5, "is not finite")]:
+            with pytest.raises(ParameterError, match=says):
+                T.second_moment(from_formula(text), q)
+        # σ_w² = 10: q grows 5× a layer, past float64 by layer 441; the ratios stay finite
+        deep = T.predict(A.get("relu"), 1000, 10.0, 0.0, 0.1, 78.4, 32)
+        assert deep.q[-1] == math.inf and math.isfinite(deep.gradient[0])
+
+
+def test_growth_is_seen_however_small_the_activation_starts():
+    """1e-15·exp(x²) at q = 0.3: its square is below 1 at |z| = 8 (4.8e-14) and grows as e^{0.1 z²} from there:
+    as infinite as exp(x²), and refused for the same reason, not as an overflow."""
+    from actcli.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="at q = 0.3 is not finite: the activation grows too fast"):
+        T.second_moment(from_formula("1e-15*exp(x**2)"), 0.3)
