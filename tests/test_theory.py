@@ -427,3 +427,26 @@ def test_growth_is_seen_however_small_the_activation_starts():
 
     with pytest.raises(ParameterError, match="at q = 0.3 is not finite: the activation grows too fast"):
         T.second_moment(from_formula("1e-15*exp(x**2)"), 0.3)
+
+
+def test_a_fixed_point_on_the_search_grid_is_found_from_either_side():
+    """SELU's q* = 1 is a point of the grid (10⁻¹⁰ … 10⁸, ×10^0.2): the walk meets it as a bracket's end, from
+    above as its lower end and from below as its upper end, and must return that end, not the other."""
+    selu = A.get("selu")
+    for start in (5.0, 0.3):
+        assert T.fixed_point(selu, 1.0, 0.0, q_start=start) == T.FixedPoint(pytest.approx(1.0, rel=1e-12), "stable")
+
+
+def test_the_critical_point_without_a_bias_and_its_refusal_names_init():
+    from actcli.errors import ParameterError
+
+    assert T.critical_point(A.get("tanh")) == pytest.approx(1.0, rel=1e-9)     # σ_b² = 0: tanh′(0)² σ_w² = 1
+    with pytest.raises(ParameterError) as info:
+        T.critical_point(A.get("sigmoid"))
+    assert info.value.param == "init"
+
+
+def test_above_the_computed_range_a_bounded_moment_stays_near_its_limit():
+    # E[tanh²(√q z)] → 1 from below; the power law fitted between 10⁷ and 10⁸ carries it on to 10¹⁰ within 3e-4
+    # (above 1 by that much: a power law cannot level off), where the low edge's law (∝ q) would give 10¹⁰
+    assert math.exp(T._log_moment(T.second_moment, A.get("tanh"), math.log(1e10))) == pytest.approx(1.0, abs=1e-3)
