@@ -10,6 +10,7 @@ from scipy import integrate
 
 from actcli import activations as A
 from actcli import depthlab, theory as T
+from actcli.errors import ParameterError
 from actcli.formula import from_formula
 
 from helpers import one_line_error
@@ -72,7 +73,7 @@ def test_tanh_at_the_edge_of_chaos():
     tanh = A.get("tanh")
     fp = T.fixed_point(tanh, 1.0, 0.0, 0.5)
     assert (fp.q, fp.kind) == (0.0, "zero") and T.chi1_at(tanh, 1.0, 0.0) == pytest.approx(1.0, abs=1e-9)
-    assert T.critical_point(tanh, 0.0) == pytest.approx(1.0, abs=1e-8)
+    assert T.critical_point(tanh) == pytest.approx(1.0, abs=1e-8)        # σ_b² = 0 unless given
     # Schoenholz et al., Fig. 1: the critical σ_w² grows with σ_b²
     grows = [T.critical_point(tanh, b2) for b2 in (0.0, 0.05, 0.2, 0.5)]
     assert all(a < b for a, b in zip(grows, grows[1:])) and grows[1] > 1.5
@@ -92,15 +93,12 @@ def test_selu_with_lecun_sits_at_its_fixed_point_slightly_chaotic():
 
 
 def test_a_critical_point_that_does_not_exist_is_an_error():
-    from actcli.errors import ParameterError
-
-    with pytest.raises(ParameterError, match="sigmoid has no critical point .* σ_w² in \\[0.05, 20\\]"):
+    with pytest.raises(ParameterError, match="sigmoid has no critical point .* σ_w² in \\[0.05, 20\\]") as info:
         T.critical_point(A.get("sigmoid"), 0.0, bounds=(0.05, 20.0))
+    assert info.value.param == "init"
 
 
 def test_an_infinite_expectation_is_an_error():
-    from actcli.errors import ParameterError
-
     blows = from_formula("exp(x**2)")
     # E[e^{2qz²}] = 1/√(1 − 4q): at q = 0.2 the integrand e^{−z²/10} is still 3e-9 at |z| = 14, where the
     # panels end, so it is integrated out to where it has died (1e-9 would pass a truncated integral)
@@ -257,8 +255,6 @@ def test_at_q_0_a_mean_is_the_value_at_0():
 
 
 def test_the_refusals_say_which_mean_and_why():
-    from actcli.errors import ParameterError
-
     blows = from_formula("exp(x**2)")
     with pytest.raises(ParameterError) as info:
         T.slope_moment(blows, 1.0)
@@ -275,8 +271,6 @@ def test_the_refusals_say_which_mean_and_why():
 @pytest.mark.parametrize("side", ["x > 0", "x < 0"])
 def test_an_activation_that_grows_on_one_side_only(side):
     """E[e^{2qz²}; one half-line] = ½/√(1 − 4q): the other side's zeros must not hide the growth."""
-    from actcli.errors import ParameterError
-
     one_sided = from_formula(f"where({side}, exp(x**2), 0)")
     for q in (0.05, 0.2):
         assert T.second_moment(one_sided, q) == pytest.approx(0.5 / math.sqrt(1 - 4 * q), rel=1e-12)
@@ -306,8 +300,6 @@ def test_the_schemes_by_hand():
 
 
 def test_an_unknown_init_is_named():
-    from actcli.errors import ParameterError
-
     with pytest.raises(ParameterError) as info:
         T.scheme("xavier", A.get("relu"), 2, 100)
     assert (str(info.value), info.value.param) == ("init must be glorot, he, lecun or critical, not 'xavier'", "init")
@@ -389,6 +381,9 @@ def test_beyond_the_computed_range_a_moment_follows_its_power_law():
     relu = A.get("relu")     # homogeneous: exactly q/2 at either side
     for q in (1e-30, 1e30):
         assert T._log_moment(T.second_moment, relu, math.log(q)) == pytest.approx(math.log(q / 2), rel=1e-12)
+    # E[tanh²(√q z)] → 1 from below; the power law fitted between 10⁷ and 10⁸ carries it on to 10¹⁰ within 3e-4
+    # (above 1 by that much: a power law cannot level off), where the low edge's law (∝ q) would give 10¹⁰
+    assert math.exp(T._log_moment(T.second_moment, tanh, math.log(1e10))) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_every_scheme_keeps_its_name_and_bias():
@@ -396,18 +391,15 @@ def test_every_scheme_keeps_its_name_and_bias():
     for init in ("glorot", "he", "lecun", "critical"):
         s = T.scheme(init, relu, 2, 100, sigma_b2=0.25)
         assert (s.name, s.sigma_b2) == (init, 0.25)
-    # the critical point at the σ_b² given: ReLU's is 2 whatever σ_b² (χ₁ = σ_w²/2 at any q)
+    # the critical point at the σ_b² given (tanh's moves off 1 with a bias: test_tanh_at_the_edge_of_chaos)
     assert T.scheme("critical", A.get("tanh"), 1, 100, sigma_b2=0.25).sigma_w2[0] == pytest.approx(
         T.critical_point(A.get("tanh"), 0.25), rel=1e-12)
-    assert T.critical_point(A.get("tanh"), 0.25) > 1.0 + 1e-3      # tanh's edge moves off 1 with a bias
 
 
 def test_overflow_inside_is_a_refusal_or_a_number_never_a_warning():
     """Warnings as errors: what overflows inside the integrals and the log-space products is handled (a refusal
     with its reason, or inf where q itself leaves float64), not left to print RuntimeWarnings."""
     import warnings
-
-    from actcli.errors import ParameterError
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -423,8 +415,6 @@ def test_overflow_inside_is_a_refusal_or_a_number_never_a_warning():
 def test_growth_is_seen_however_small_the_activation_starts():
     """1e-15·exp(x²) at q = 0.3: its square is below 1 at |z| = 8 (4.8e-14) and grows as e^{0.1 z²} from there:
     as infinite as exp(x²), and refused for the same reason, not as an overflow."""
-    from actcli.errors import ParameterError
-
     with pytest.raises(ParameterError, match="at q = 0.3 is not finite: the activation grows too fast"):
         T.second_moment(from_formula("1e-15*exp(x**2)"), 0.3)
 
@@ -435,18 +425,3 @@ def test_a_fixed_point_on_the_search_grid_is_found_from_either_side():
     selu = A.get("selu")
     for start in (5.0, 0.3):
         assert T.fixed_point(selu, 1.0, 0.0, q_start=start) == T.FixedPoint(pytest.approx(1.0, rel=1e-12), "stable")
-
-
-def test_the_critical_point_without_a_bias_and_its_refusal_names_init():
-    from actcli.errors import ParameterError
-
-    assert T.critical_point(A.get("tanh")) == pytest.approx(1.0, rel=1e-9)     # σ_b² = 0: tanh′(0)² σ_w² = 1
-    with pytest.raises(ParameterError) as info:
-        T.critical_point(A.get("sigmoid"))
-    assert info.value.param == "init"
-
-
-def test_above_the_computed_range_a_bounded_moment_stays_near_its_limit():
-    # E[tanh²(√q z)] → 1 from below; the power law fitted between 10⁷ and 10⁸ carries it on to 10¹⁰ within 3e-4
-    # (above 1 by that much: a power law cannot level off), where the low edge's law (∝ q) would give 10¹⁰
-    assert math.exp(T._log_moment(T.second_moment, A.get("tanh"), math.log(1e10))) == pytest.approx(1.0, abs=1e-3)
