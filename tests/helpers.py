@@ -135,3 +135,9 @@ def disk_full(monkeypatch, room=0, where=lambda tmp: True):
     patched = types.ModuleType("os")
     patched.__dict__.update(vars(os), fdopen=fdopen)
     monkeypatch.setattr(files, "os", patched)
+
+
+def plain_id(text):
+    """A test id in printable ASCII without backslashes: pytest escapes any other character in a node id, and
+    mutmut 3.8 cannot then run the test by its id (scripts/mutation.py)."""
+    return "".join(c if " " <= c <= "~" and c != "\\" else "?" for c in text)

@@ -13,7 +13,7 @@ from actcli import depthlab, theory as T
 from actcli.errors import ParameterError
 from actcli.formula import from_formula
 
-from helpers import one_line_error
+from helpers import one_line_error, plain_id
 
 
 def quad_mean(g, q):
@@ -183,7 +183,7 @@ def test_depth_writes_its_figure_and_phase(invoke, tmp_path):
     (["--depth", "10000", "--width", "16384"], "needs about"),
     (["--seeds", "3-1"], "a range goes up"),
     (["nosuch"], "Invalid value for '[ACTIVATION…]': unknown activation 'nosuch'"),
-])
+], ids=lambda v: plain_id(v) if isinstance(v, str) else None)
 def test_bad_input_is_one_line_and_writes_nothing(invoke, tmp_path, args, says):
     out = tmp_path / "never.png"
     err = one_line_error(invoke("depth", *args, "-o", out))
