@@ -16,6 +16,7 @@ A developer's tool, not CI's.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -94,8 +95,6 @@ def configure(tree: Path, sources: list[str], tests: list[str], timeout: float) 
 def runner_errors(tree: Path) -> list[str]:
     """The mutants whose tests mutmut could not run at all (exit code 255: pytest refused its arguments, e.g. a
     test id that pytest escapes), which mutmut 3.8 reports as timeouts."""
-    import json
-
     found = []
     for meta in (tree / "mutants").rglob("*.meta"):
         codes = json.loads(meta.read_text(encoding="utf-8")).get("exit_code_by_key", {})
